@@ -1,0 +1,94 @@
+"""Round-trip cost of one engine RPC through the official SDK's client (Rust core + gRPC).
+
+Starts `python -m engine` as its own process (as in production), then times GetSystemInfo
+sequentially and at a given concurrency. It prints figures; it asserts nothing.
+
+    .venv/bin/python bench/engine_rpc.py [--calls 2000] [--concurrency 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.client import Client
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _connect(port: int, deadline: float) -> Client:
+    while True:
+        try:
+            return await Client.connect(f"127.0.0.1:{port}")
+        except RuntimeError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+
+
+async def _run(port: int, calls: int, concurrency: int) -> None:
+    client = await _connect(port, time.monotonic() + 30)
+    service = client.workflow_service
+    request = GetSystemInfoRequest()
+    for _ in range(100):  # warm-up
+        await service.get_system_info(request)
+
+    latencies = []
+    started = time.perf_counter()
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        await service.get_system_info(request)
+        latencies.append(time.perf_counter() - t0)
+    sequential = time.perf_counter() - started
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[int(len(latencies) * 0.99)] * 1000
+    print(f"sequential: {calls / sequential:8.0f} calls/s   p50 {p50:.3f} ms   p99 {p99:.3f} ms")
+
+    async def worker(n: int) -> None:
+        for _ in range(n):
+            await service.get_system_info(request)
+
+    per_worker = calls // concurrency
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(per_worker) for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    print(f"concurrency {concurrency}: {per_worker * concurrency / elapsed:8.0f} calls/s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    args = parser.parse_args()
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = subprocess.Popen(
+            [sys.executable, "-m", "engine", "--dev", "--port", str(port), "--db", f"sqlite:///{tmp}/engine.sqlite3"],
+            cwd=ROOT,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            print(f"engine GetSystemInfo round trip ({args.calls} calls, engine in its own process)")
+            asyncio.run(_run(port, args.calls, args.concurrency))
+        finally:
+            engine.terminate()
+            engine.wait(timeout=15)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""`sundial engine [--dev] [--host H] [--port P] [--db URL]`.
+
+The top-level `sundial` command delegates its `engine` subcommand here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+from engine.config import DEFAULT_HOST, DEFAULT_PORT, EngineConfig, parse_port
+from engine.errors import ConfigError
+from engine.persistence.url import default_database_url
+from engine.server import EngineServer
+
+PROG = "sundial engine"
+EXIT_CONFIG_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Run the Sundial engine: Temporal's gRPC API backed by SQLite or PostgreSQL.",
+    )
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        help="run as a local development server (no authentication)",
+    )
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("SUNDIAL_ENGINE_HOST", DEFAULT_HOST),
+        help="address to listen on (env SUNDIAL_ENGINE_HOST; default %(default)s)",
+    )
+    parser.add_argument(
+        "--port",
+        default=os.environ.get("SUNDIAL_ENGINE_PORT", str(DEFAULT_PORT)),
+        help="gRPC port (env SUNDIAL_ENGINE_PORT; default %(default)s)",
+    )
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        default=os.environ.get("ENGINE_DATABASE_URL") or default_database_url(),
+        help="sqlite:///relative/path, sqlite:////absolute/path or postgresql://user@host/db "
+        "(env ENGINE_DATABASE_URL; default engine.sqlite3 in $SUNDIAL_DATA_DIR, else ./var)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the engine until SIGTERM/SIGINT; return the process exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or argparse's own usage error (already printed)
+        return exc.code if isinstance(exc.code, int) else EXIT_CONFIG_ERROR
+    try:
+        config = EngineConfig(host=args.host, port=parse_port(args.port), db_url=args.db, dev=args.dev)
+        _configure_logging()
+        asyncio.run(EngineServer(config).serve_forever())
+    except ConfigError as exc:
+        message = " ".join(str(exc).split())  # guarantee one line
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    except KeyboardInterrupt:  # only before the signal handlers are installed
+        return 130
+    return 0
+
+
+def _configure_logging() -> None:
+    """Plain one-line logs on stderr, unless the embedding program configured logging."""
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )

@@ -1,0 +1,58 @@
+"""Engine settings, validated when built so a bad value fails before anything starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine.errors import ConfigError
+from engine.persistence.url import DEFAULT_DATABASE_URL, DatabaseUrl, parse_database_url
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7233  # Temporal's frontend port, so SDK defaults work unchanged
+DEFAULT_GRACE_PERIOD = 10.0
+MAX_PORT = 65535
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT  # 0 picks a free port (tests); EngineServer.port tells which
+    db_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
+    dev: bool = False
+    # How long shutdown lets in-flight RPCs finish before cancelling them.
+    grace_period: float = DEFAULT_GRACE_PERIOD
+    database: DatabaseUrl = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not self.host:
+            raise ConfigError("--host must not be empty")
+        _check_port_range(self.port)
+        if self.grace_period < 0:
+            raise ConfigError(f"grace period {self.grace_period} must not be negative")
+        object.__setattr__(self, "database", parse_database_url(self.db_url))
+
+    @property
+    def address(self) -> str:
+        return format_address(self.host, self.port)
+
+
+def parse_port(value: str) -> int:
+    """Parse a port given on the command line or in the environment."""
+    try:
+        port = int(value.strip())
+    except ValueError:
+        raise ConfigError(f"invalid port {value!r} (expected a number 0-{MAX_PORT})") from None
+    _check_port_range(port)
+    return port
+
+
+def _check_port_range(port: int) -> None:
+    if not 0 <= port <= MAX_PORT:
+        raise ConfigError(f"port {port} is out of range (0-{MAX_PORT})")
+
+
+def format_address(host: str, port: int) -> str:
+    """`host:port`, with IPv6 literals bracketed as gRPC expects."""
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{host}:{port}"

@@ -1,0 +1,1 @@
+"""gRPC servicers: validate, authorize, route. Thin."""

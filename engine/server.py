@@ -1,0 +1,103 @@
+"""The engine process: store + gRPC server, with a clean start-up and a graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import grpc
+
+from engine.config import EngineConfig, format_address
+from engine.frontend.health import Health
+from engine.frontend.workflow_service import SERVICE_NAME, add_workflow_service
+from engine.persistence import Store, open_store
+from engine.ports import ensure_port_free, port_error
+
+log = logging.getLogger("engine")
+
+# grpc.aio enables SO_REUSEPORT by default, which lets a second server share a busy port.
+_SERVER_OPTIONS = [("grpc.so_reuseport", 0)]
+
+
+class EngineServer:
+    """One engine process. Single use: start it once, stop it once."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.port = config.port  # the bound port once started (differs when config.port is 0)
+        self._store: Store | None = None
+        self._server: grpc.aio.Server | None = None
+        self._health = Health((SERVICE_NAME,))
+
+    @property
+    def address(self) -> str:
+        return format_address(self.config.host, self.port)
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("the engine is not started")
+        return self._store
+
+    async def start(self) -> None:
+        """Open the store (migrating it), then bind and start serving. Raises `ConfigError`."""
+        config = self.config
+        ensure_port_free(config.host, config.port)
+        store = await open_store(config.database)
+        try:
+            server = await self._bind()
+            await server.start()
+        except BaseException:
+            await store.close()
+            raise
+        self._store, self._server = store, server
+        await self._health.serving()
+        mode = ", dev mode" if config.dev else ""
+        log.info("engine listening on %s (store: %s%s)", self.address, config.database, mode)
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Report NOT_SERVING, let in-flight RPCs finish for `grace` seconds, close the store."""
+        server, self._server = self._server, None
+        store, self._store = self._store, None
+        if server is not None:
+            await self._health.shutting_down()
+            await server.stop(self.config.grace_period if grace is None else grace)
+        if store is not None:
+            await store.close()
+
+    async def serve_forever(self) -> None:
+        """Serve until SIGTERM or SIGINT, then shut down gracefully."""
+        stop_requested = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGTERM, signal.SIGINT)
+
+        def request_stop(sig: signal.Signals) -> None:
+            log.info("engine stopping (%s)", sig.name)
+            stop_requested.set()
+
+        for sig in signals:
+            loop.add_signal_handler(sig, request_stop, sig)
+        try:
+            await self.start()
+            await stop_requested.wait()
+        finally:
+            await self.stop()
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+
+    async def _bind(self) -> grpc.aio.Server:
+        config = self.config
+        server = grpc.aio.server(options=_SERVER_OPTIONS)
+        add_workflow_service(server)
+        self._health.register(server)
+        await self._health.starting()
+        try:
+            port = server.add_insecure_port(format_address(config.host, config.port))
+        except RuntimeError:  # grpc raises when nothing could be bound
+            port = 0
+        if port == 0:
+            await server.stop(None)
+            raise port_error(config.host, config.port)
+        self.port = port
+        return server

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def subprocess_env(tmp_path: Path) -> dict[str, str]:
+    """The environment for a `sundial` subprocess: this pass's backends, a private data dir."""
+    env = dict(os.environ)
+    env["SUNDIAL_DATA_DIR"] = str(tmp_path / "var")
+    env["PYTHONPATH"] = str(ROOT)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
