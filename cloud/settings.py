@@ -17,7 +17,8 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DATA_DIR = Path(env.str("SUNDIAL_DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -174,7 +175,7 @@ else:
 
 # Celery: an explicit broker, else Redis, else the filesystem broker that needs no server.
 _celery_dir = DATA_DIR / "celery"
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://localhost//"
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or (
     REDIS_URL if REDIS_URL else f"file://{_celery_dir / 'results'}"
 )
