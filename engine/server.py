@@ -10,7 +10,10 @@ import grpc
 
 from engine.config import EngineConfig, format_address
 from engine.frontend.health import Health
-from engine.frontend.workflow_service import SERVICE_NAME, add_workflow_service
+from engine.frontend.namespaces import DEV_NAMESPACE, NamespaceRegistry
+from engine.frontend.workflow_service import SERVICE_NAME, WorkflowService, add_workflow_service
+from engine.history.history_service import HistoryService
+from engine.matching.task_queues import Matching
 from engine.persistence import Store, open_store
 from engine.ports import ensure_port_free, port_error
 
@@ -29,6 +32,7 @@ class EngineServer:
         self._store: Store | None = None
         self._server: grpc.aio.Server | None = None
         self._health = Health((SERVICE_NAME,))
+        self._history: HistoryService | None = None
 
     @property
     def address(self) -> str:
@@ -46,9 +50,20 @@ class EngineServer:
         ensure_port_free(config.host, config.port)
         store = await open_store(config.database)
         try:
-            server = await self._bind()
+            history = HistoryService(store, Matching())
+            namespaces = NamespaceRegistry(store)
+            if config.dev:
+                await namespaces.ensure(DEV_NAMESPACE)
+            await history.start()
+            self._history = history
+            cluster = await store.cluster_metadata()
+            service = WorkflowService(history, namespaces, cluster_id=cluster.cluster_id)  # type: ignore[abstract]
+            server = await self._bind(service)
             await server.start()
         except BaseException:
+            if self._history is not None:
+                await self._history.stop()
+                self._history = None
             await store.close()
             raise
         self._store, self._server = store, server
@@ -63,6 +78,9 @@ class EngineServer:
         if server is not None:
             await self._health.shutting_down()
             await server.stop(self.config.grace_period if grace is None else grace)
+        history, self._history = self._history, None
+        if history is not None:
+            await history.stop()
         if store is not None:
             await store.close()
 
@@ -86,10 +104,10 @@ class EngineServer:
             for sig in signals:
                 loop.remove_signal_handler(sig)
 
-    async def _bind(self) -> grpc.aio.Server:
+    async def _bind(self, service: WorkflowService) -> grpc.aio.Server:
         config = self.config
         server = grpc.aio.server(options=_SERVER_OPTIONS)
-        add_workflow_service(server)
+        add_workflow_service(server, service)
         self._health.register(server)
         await self._health.starting()
         try:

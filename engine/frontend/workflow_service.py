@@ -1,22 +1,131 @@
-"""Temporal's public WorkflowService, as far as the engine implements it so far."""
+"""Temporal's public WorkflowService: validate, resolve the namespace, hand to history. Thin."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import grpc
+from temporalio.api.enums.v1 import HistoryEventFilterType, QueryResultType, TaskQueueKind
+from temporalio.api.errordetails.v1 import QueryFailedFailure
 from temporalio.api.workflowservice.v1 import (
+    DescribeNamespaceRequest,
+    DescribeNamespaceResponse,
+    DescribeWorkflowExecutionRequest,
+    DescribeWorkflowExecutionResponse,
+    GetClusterInfoRequest,
+    GetClusterInfoResponse,
     GetSystemInfoRequest,
     GetSystemInfoResponse,
+    GetWorkflowExecutionHistoryRequest,
+    GetWorkflowExecutionHistoryResponse,
+    ListNamespacesRequest,
+    ListNamespacesResponse,
+    PollActivityTaskQueueRequest,
+    PollActivityTaskQueueResponse,
+    PollWorkflowTaskQueueRequest,
+    PollWorkflowTaskQueueResponse,
+    QueryWorkflowRequest,
+    QueryWorkflowResponse,
+    RecordActivityTaskHeartbeatByIdRequest,
+    RecordActivityTaskHeartbeatByIdResponse,
+    RecordActivityTaskHeartbeatRequest,
+    RecordActivityTaskHeartbeatResponse,
+    RegisterNamespaceRequest,
+    RegisterNamespaceResponse,
+    RequestCancelWorkflowExecutionRequest,
+    RequestCancelWorkflowExecutionResponse,
+    ResetStickyTaskQueueRequest,
+    ResetStickyTaskQueueResponse,
+    RespondActivityTaskCanceledByIdRequest,
+    RespondActivityTaskCanceledByIdResponse,
+    RespondActivityTaskCanceledRequest,
+    RespondActivityTaskCanceledResponse,
+    RespondActivityTaskCompletedByIdRequest,
+    RespondActivityTaskCompletedByIdResponse,
+    RespondActivityTaskCompletedRequest,
+    RespondActivityTaskCompletedResponse,
+    RespondActivityTaskFailedByIdRequest,
+    RespondActivityTaskFailedByIdResponse,
+    RespondActivityTaskFailedRequest,
+    RespondActivityTaskFailedResponse,
+    RespondQueryTaskCompletedRequest,
+    RespondQueryTaskCompletedResponse,
+    RespondWorkflowTaskCompletedRequest,
+    RespondWorkflowTaskCompletedResponse,
+    RespondWorkflowTaskFailedRequest,
+    RespondWorkflowTaskFailedResponse,
+    ShutdownWorkerRequest,
+    ShutdownWorkerResponse,
+    SignalWithStartWorkflowExecutionRequest,
+    SignalWithStartWorkflowExecutionResponse,
+    SignalWorkflowExecutionRequest,
+    SignalWorkflowExecutionResponse,
+    StartWorkflowExecutionRequest,
+    StartWorkflowExecutionResponse,
+    TerminateWorkflowExecutionRequest,
+    TerminateWorkflowExecutionResponse,
+    UpdateNamespaceRequest,
+    UpdateNamespaceResponse,
     service_pb2_grpc,
 )
 
+from engine.frontend.errors import RpcError, invalid, rpc
+from engine.frontend.namespaces import NamespaceRegistry, describe_of
 from engine.frontend.unimplemented import answer_unimplemented
+from engine.frontend.validation import (
+    require_execution,
+    require_task_queue,
+    validate_start,
+)
+from engine.history.history_service import HistoryService
+from engine.history.query_ops import QueryTimedOut
+from engine.history.workflow_ops import StartSignal
 from engine.version import sundial_version
+
+# The start fields a SignalWithStart request shares with StartWorkflowExecution.
+_SIGNAL_WITH_START_FIELDS = (
+    "namespace",
+    "workflow_id",
+    "workflow_type",
+    "task_queue",
+    "input",
+    "workflow_execution_timeout",
+    "workflow_run_timeout",
+    "workflow_task_timeout",
+    "identity",
+    "request_id",
+    "workflow_id_reuse_policy",
+    "workflow_id_conflict_policy",
+    "retry_policy",
+    "cron_schedule",
+    "memo",
+    "search_attributes",
+    "header",
+    "workflow_start_delay",
+    "priority",
+)
+_MESSAGE_FIELDS = {
+    "workflow_type",
+    "task_queue",
+    "input",
+    "workflow_execution_timeout",
+    "workflow_run_timeout",
+    "workflow_task_timeout",
+    "retry_policy",
+    "memo",
+    "search_attributes",
+    "header",
+    "workflow_start_delay",
+    "priority",
+}
 
 # Not read from service_pb2's descriptor: importing service_pb2 needs googleapis-common-protos
 # (for its HTTP annotations), which temporalio does not install. service_pb2_grpc does not.
 SERVICE_NAME = "temporal.api.workflowservice.v1.WorkflowService"
+
+Context = grpc.aio.ServicerContext[Any, Any]
+MAX_POLL_SECONDS = 60.0  # Temporal answers an idle long poll with an empty response after ~60 s
+POLL_SAFETY_MARGIN = 1.0  # answer before the caller's own deadline
 
 
 def system_capabilities() -> GetSystemInfoResponse.Capabilities:
@@ -40,6 +149,13 @@ def system_capabilities() -> GetSystemInfoResponse.Capabilities:
     )
 
 
+def poll_timeout(context: Context) -> float:
+    remaining = context.time_remaining()
+    if remaining is None:
+        return MAX_POLL_SECONDS
+    return max(0.0, min(MAX_POLL_SECONDS, remaining - POLL_SAFETY_MARGIN))
+
+
 @answer_unimplemented(
     service_name=SERVICE_NAME,
     generated_base=service_pb2_grpc.WorkflowServiceServicer,
@@ -48,18 +164,353 @@ def system_capabilities() -> GetSystemInfoResponse.Capabilities:
 class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
     """The generated stubs type servicers as synchronous, hence the override ignores."""
 
-    def __init__(self) -> None:
+    def __init__(self, history: HistoryService, namespaces: NamespaceRegistry, *, cluster_id: str = "") -> None:
+        self.history = history
+        self.namespaces = namespaces
+        self.cluster_id = cluster_id
         self._system_info = GetSystemInfoResponse(server_version=sundial_version(), capabilities=system_capabilities())
 
-    async def GetSystemInfo(  # type: ignore[override]
-        self,
-        request: GetSystemInfoRequest,
-        context: grpc.aio.ServicerContext[Any, Any],
-    ) -> GetSystemInfoResponse:
+    # --- system and namespaces ------------------------------------------------------------
+
+    async def GetSystemInfo(self, request: GetSystemInfoRequest, context: Context) -> GetSystemInfoResponse:  # type: ignore[override]
         return self._system_info
 
+    @rpc
+    async def GetClusterInfo(self, request: GetClusterInfoRequest, context: Context) -> GetClusterInfoResponse:  # type: ignore[override]
+        return GetClusterInfoResponse(
+            server_version=sundial_version(),
+            cluster_id=self.cluster_id,
+            cluster_name="sundial",
+            history_shard_count=1,
+            persistence_store=self.history.store.url.dialect,
+            visibility_store=self.history.store.url.dialect,
+        )
 
-def add_workflow_service(server: grpc.aio.Server) -> None:
-    # The stubs declare every RPC abstract and expect a sync grpc.Server.
-    servicer = WorkflowService()  # type: ignore[abstract]
-    service_pb2_grpc.add_WorkflowServiceServicer_to_server(servicer, server)  # type: ignore[arg-type]
+    @rpc
+    async def RegisterNamespace(self, request: RegisterNamespaceRequest, context: Context) -> RegisterNamespaceResponse:  # type: ignore[override]
+        await self.namespaces.register(request)
+        return RegisterNamespaceResponse()
+
+    @rpc
+    async def DescribeNamespace(self, request: DescribeNamespaceRequest, context: Context) -> DescribeNamespaceResponse:  # type: ignore[override]
+        if request.id and not request.namespace:
+            record = await self.history.store.get_namespace(id=request.id)
+            if record is None:
+                raise RpcError(grpc.StatusCode.NOT_FOUND, f"Namespace {request.id} is not found.")
+            return describe_of(record)
+        return describe_of(await self.namespaces.get(request.namespace))
+
+    @rpc
+    async def ListNamespaces(self, request: ListNamespacesRequest, context: Context) -> ListNamespacesResponse:  # type: ignore[override]
+        return await self.namespaces.list(request.page_size, request.next_page_token)
+
+    @rpc
+    async def UpdateNamespace(self, request: UpdateNamespaceRequest, context: Context) -> UpdateNamespaceResponse:  # type: ignore[override]
+        described = await self.namespaces.update(request)
+        return UpdateNamespaceResponse(namespace_info=described.namespace_info, config=described.config)
+
+    # --- starting and messaging workflows -------------------------------------------------
+
+    @rpc
+    async def StartWorkflowExecution(  # type: ignore[override]
+        self, request: StartWorkflowExecutionRequest, context: Context
+    ) -> StartWorkflowExecutionResponse:
+        ns = await self.namespaces.ref(request.namespace)
+        validate_start(request)
+        run_id, started = await self.history.start_workflow(ns, request)
+        return StartWorkflowExecutionResponse(run_id=run_id, started=started)
+
+    @rpc
+    async def SignalWorkflowExecution(  # type: ignore[override]
+        self, request: SignalWorkflowExecutionRequest, context: Context
+    ) -> SignalWorkflowExecutionResponse:
+        ns = await self.namespaces.ref(request.namespace)
+        require_execution(request.workflow_execution)
+        if not request.signal_name:
+            raise invalid("signal_name is required")
+        key = await self.history.resolve(ns, request.workflow_execution)
+        await self.history.signal(
+            key,
+            StartSignal(
+                name=request.signal_name,
+                input=request.input if request.HasField("input") else None,
+                identity=request.identity,
+                request_id=request.request_id,
+                header=request.header if request.HasField("header") else None,
+            ),
+        )
+        return SignalWorkflowExecutionResponse()
+
+    @rpc
+    async def SignalWithStartWorkflowExecution(  # type: ignore[override]
+        self, request: SignalWithStartWorkflowExecutionRequest, context: Context
+    ) -> SignalWithStartWorkflowExecutionResponse:
+        ns = await self.namespaces.ref(request.namespace)
+        if not request.signal_name:
+            raise invalid("signal_name is required")
+        start = StartWorkflowExecutionRequest()
+        for field in _SIGNAL_WITH_START_FIELDS:
+            if request.HasField(field) if field in _MESSAGE_FIELDS else True:  # type: ignore[arg-type]
+                value = getattr(request, field)
+                if field in _MESSAGE_FIELDS:
+                    getattr(start, field).CopyFrom(value)
+                else:
+                    setattr(start, field, value)
+        validate_start(start)
+        signal = StartSignal(
+            name=request.signal_name,
+            input=request.signal_input if request.HasField("signal_input") else None,
+            identity=request.identity,
+            request_id=request.request_id,
+            header=request.header if request.HasField("header") else None,
+        )
+        run_id, started = await self.history.start_workflow(ns, start, signal)
+        return SignalWithStartWorkflowExecutionResponse(run_id=run_id, started=started)
+
+    @rpc
+    async def RequestCancelWorkflowExecution(  # type: ignore[override]
+        self, request: RequestCancelWorkflowExecutionRequest, context: Context
+    ) -> RequestCancelWorkflowExecutionResponse:
+        ns = await self.namespaces.ref(request.namespace)
+        require_execution(request.workflow_execution)
+        key = await self.history.resolve(ns, request.workflow_execution)
+        await self.history.request_cancel(key, identity=request.identity, reason=request.reason)
+        return RequestCancelWorkflowExecutionResponse()
+
+    @rpc
+    async def TerminateWorkflowExecution(  # type: ignore[override]
+        self, request: TerminateWorkflowExecutionRequest, context: Context
+    ) -> TerminateWorkflowExecutionResponse:
+        ns = await self.namespaces.ref(request.namespace)
+        require_execution(request.workflow_execution)
+        key = await self.history.resolve(ns, request.workflow_execution)
+        await self.history.terminate(
+            key,
+            reason=request.reason,
+            details=request.details if request.HasField("details") else None,
+            identity=request.identity,
+        )
+        return TerminateWorkflowExecutionResponse()
+
+    @rpc
+    async def GetWorkflowExecutionHistory(  # type: ignore[override]
+        self, request: GetWorkflowExecutionHistoryRequest, context: Context
+    ) -> GetWorkflowExecutionHistoryResponse:
+        ns = await self.namespaces.ref(request.namespace)
+        require_execution(request.execution)
+        key = await self.history.resolve(ns, request.execution)
+        close_only = request.history_event_filter_type == HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
+        events, token = await self.history.read_history(
+            key,
+            page_size=request.maximum_page_size,
+            page_token=request.next_page_token,
+            wait_new_event=request.wait_new_event,
+            close_event_only=close_only,
+        )
+        response = GetWorkflowExecutionHistoryResponse(next_page_token=token)
+        response.history.events.extend(events)
+        return response
+
+    @rpc
+    async def DescribeWorkflowExecution(  # type: ignore[override]
+        self, request: DescribeWorkflowExecutionRequest, context: Context
+    ) -> DescribeWorkflowExecutionResponse:
+        ns = await self.namespaces.ref(request.namespace)
+        require_execution(request.execution)
+        return await self.history.describe(await self.history.resolve(ns, request.execution))
+
+    @rpc
+    async def QueryWorkflow(self, request: QueryWorkflowRequest, context: Context) -> QueryWorkflowResponse:  # type: ignore[override]
+        ns = await self.namespaces.ref(request.namespace)
+        require_execution(request.execution)
+        if not request.HasField("query") or not request.query.query_type:
+            raise invalid("query.query_type is required")
+        key = await self.history.resolve(ns, request.execution)
+        remaining = context.time_remaining()
+        timeout = max(0.1, remaining - POLL_SAFETY_MARGIN) if remaining is not None else MAX_POLL_SECONDS
+        try:
+            outcome = await self.history.query(
+                key, request.query, reject_condition=request.query_reject_condition, timeout=timeout
+            )
+        except QueryTimedOut as exc:
+            raise RpcError(grpc.StatusCode.DEADLINE_EXCEEDED, str(exc)) from None
+        if outcome.rejected_status:
+            response = QueryWorkflowResponse()
+            response.query_rejected.status = outcome.rejected_status  # type: ignore[assignment]
+            return response
+        result = outcome.result
+        assert result is not None
+        if result.result_type == QueryResultType.QUERY_RESULT_TYPE_FAILED:
+            raise RpcError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                result.error_message or "query failed",
+                QueryFailedFailure(failure=result.failure) if result.HasField("failure") else QueryFailedFailure(),
+            )
+        response = QueryWorkflowResponse()
+        if result.HasField("answer"):
+            response.query_result.CopyFrom(result.answer)
+        return response
+
+    @rpc
+    async def RespondQueryTaskCompleted(  # type: ignore[override]
+        self, request: RespondQueryTaskCompletedRequest, context: Context
+    ) -> RespondQueryTaskCompletedResponse:
+        await self.history.respond_query_task(request)
+        return RespondQueryTaskCompletedResponse()
+
+    @rpc
+    async def ResetStickyTaskQueue(  # type: ignore[override]
+        self, request: ResetStickyTaskQueueRequest, context: Context
+    ) -> ResetStickyTaskQueueResponse:
+        ns = await self.namespaces.ref(request.namespace)
+        require_execution(request.execution)
+        await self.history.resolve(ns, request.execution)  # NOT_FOUND for an unknown run
+        return ResetStickyTaskQueueResponse()  # stickiness is not served yet: nothing to reset
+
+    # --- workers --------------------------------------------------------------------------
+
+    @rpc
+    async def PollWorkflowTaskQueue(  # type: ignore[override]
+        self, request: PollWorkflowTaskQueueRequest, context: Context
+    ) -> PollWorkflowTaskQueueResponse:
+        ns = await self.namespaces.ref(request.namespace)
+        require_task_queue(request.task_queue)
+        if request.task_queue.kind == TaskQueueKind.TASK_QUEUE_KIND_STICKY:
+            # stickiness is not served yet: the normal queue gets every task with full history
+            queue_name = request.task_queue.name
+        else:
+            queue_name = request.task_queue.name
+        response = await self.history.poll_workflow_task(
+            ns, queue_name, identity=request.identity, timeout=poll_timeout(context)
+        )
+        return response or PollWorkflowTaskQueueResponse()
+
+    @rpc
+    async def RespondWorkflowTaskCompleted(  # type: ignore[override]
+        self, request: RespondWorkflowTaskCompletedRequest, context: Context
+    ) -> RespondWorkflowTaskCompletedResponse:
+        return await self.history.complete_workflow_task(request)
+
+    @rpc
+    async def RespondWorkflowTaskFailed(  # type: ignore[override]
+        self, request: RespondWorkflowTaskFailedRequest, context: Context
+    ) -> RespondWorkflowTaskFailedResponse:
+        await self.history.fail_workflow_task(request)
+        return RespondWorkflowTaskFailedResponse()
+
+    @rpc
+    async def PollActivityTaskQueue(  # type: ignore[override]
+        self, request: PollActivityTaskQueueRequest, context: Context
+    ) -> PollActivityTaskQueueResponse:
+        ns = await self.namespaces.ref(request.namespace)
+        require_task_queue(request.task_queue)
+        response = await self.history.poll_activity_task(
+            ns, request.task_queue.name, identity=request.identity, timeout=poll_timeout(context)
+        )
+        return response or PollActivityTaskQueueResponse()
+
+    @rpc
+    async def RespondActivityTaskCompleted(  # type: ignore[override]
+        self, request: RespondActivityTaskCompletedRequest, context: Context
+    ) -> RespondActivityTaskCompletedResponse:
+        await self.history.complete_activity(
+            request.task_token, result=request.result if request.HasField("result") else None, identity=request.identity
+        )
+        return RespondActivityTaskCompletedResponse()
+
+    @rpc
+    async def RespondActivityTaskFailed(  # type: ignore[override]
+        self, request: RespondActivityTaskFailedRequest, context: Context
+    ) -> RespondActivityTaskFailedResponse:
+        if not request.HasField("failure"):
+            raise invalid("failure is required")
+        await self.history.fail_activity(
+            request.task_token,
+            failure=request.failure,
+            identity=request.identity,
+            last_heartbeat_details=request.last_heartbeat_details
+            if request.HasField("last_heartbeat_details")
+            else None,
+        )
+        return RespondActivityTaskFailedResponse()
+
+    @rpc
+    async def RespondActivityTaskCanceled(  # type: ignore[override]
+        self, request: RespondActivityTaskCanceledRequest, context: Context
+    ) -> RespondActivityTaskCanceledResponse:
+        await self.history.cancel_activity(
+            request.task_token,
+            details=request.details if request.HasField("details") else None,
+            identity=request.identity,
+        )
+        return RespondActivityTaskCanceledResponse()
+
+    @rpc
+    async def RecordActivityTaskHeartbeat(  # type: ignore[override]
+        self, request: RecordActivityTaskHeartbeatRequest, context: Context
+    ) -> RecordActivityTaskHeartbeatResponse:
+        cancel = await self.history.heartbeat(
+            request.task_token, details=request.details if request.HasField("details") else None
+        )
+        return RecordActivityTaskHeartbeatResponse(cancel_requested=cancel)
+
+    async def _token_by_id(self, request: Any) -> bytes:
+        ns = await self.namespaces.ref(request.namespace)
+        if not request.workflow_id:
+            raise invalid("workflow_id is required")
+        if not request.activity_id:
+            raise invalid("activity_id is required")
+        return await self.history.resolve_activity_token(ns, request.workflow_id, request.run_id, request.activity_id)
+
+    @rpc
+    async def RespondActivityTaskCompletedById(  # type: ignore[override]
+        self, request: RespondActivityTaskCompletedByIdRequest, context: Context
+    ) -> RespondActivityTaskCompletedByIdResponse:
+        token = await self._token_by_id(request)
+        await self.history.complete_activity(
+            token, result=request.result if request.HasField("result") else None, identity=request.identity
+        )
+        return RespondActivityTaskCompletedByIdResponse()
+
+    @rpc
+    async def RespondActivityTaskFailedById(  # type: ignore[override]
+        self, request: RespondActivityTaskFailedByIdRequest, context: Context
+    ) -> RespondActivityTaskFailedByIdResponse:
+        if not request.HasField("failure"):
+            raise invalid("failure is required")
+        token = await self._token_by_id(request)
+        await self.history.fail_activity(
+            token,
+            failure=request.failure,
+            identity=request.identity,
+            last_heartbeat_details=request.last_heartbeat_details
+            if request.HasField("last_heartbeat_details")
+            else None,
+        )
+        return RespondActivityTaskFailedByIdResponse()
+
+    @rpc
+    async def RespondActivityTaskCanceledById(  # type: ignore[override]
+        self, request: RespondActivityTaskCanceledByIdRequest, context: Context
+    ) -> RespondActivityTaskCanceledByIdResponse:
+        token = await self._token_by_id(request)
+        await self.history.cancel_activity(
+            token, details=request.details if request.HasField("details") else None, identity=request.identity
+        )
+        return RespondActivityTaskCanceledByIdResponse()
+
+    @rpc
+    async def RecordActivityTaskHeartbeatById(  # type: ignore[override]
+        self, request: RecordActivityTaskHeartbeatByIdRequest, context: Context
+    ) -> RecordActivityTaskHeartbeatByIdResponse:
+        token = await self._token_by_id(request)
+        cancel = await self.history.heartbeat(token, details=request.details if request.HasField("details") else None)
+        return RecordActivityTaskHeartbeatByIdResponse(cancel_requested=cancel)
+
+    @rpc
+    async def ShutdownWorker(self, request: ShutdownWorkerRequest, context: Context) -> ShutdownWorkerResponse:  # type: ignore[override]
+        return ShutdownWorkerResponse()
+
+
+def add_workflow_service(server: grpc.aio.Server, service: WorkflowService) -> None:
+    service_pb2_grpc.add_WorkflowServiceServicer_to_server(service, server)  # type: ignore[arg-type]

@@ -55,6 +55,60 @@ MIGRATIONS: dict[Dialect, tuple[Migration, ...]] = {
                 """,
             ),
         ),
+        Migration(
+            2,
+            "namespaces, executions, current runs and history",
+            (
+                """
+                CREATE TABLE namespaces (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    state INTEGER NOT NULL,
+                    data BLOB NOT NULL,
+                    version INTEGER NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE executions (
+                    namespace_id TEXT NOT NULL,
+                    workflow_id TEXT NOT NULL,
+                    run_id TEXT NOT NULL,
+                    state BLOB NOT NULL,
+                    next_event_id INTEGER NOT NULL,
+                    db_version INTEGER NOT NULL,
+                    running INTEGER NOT NULL,
+                    PRIMARY KEY (namespace_id, workflow_id, run_id)
+                )
+                """,
+                # start-up recovery pages through running executions in key order
+                """
+                CREATE INDEX executions_running ON executions (namespace_id, workflow_id, run_id)
+                WHERE running
+                """,
+                """
+                CREATE TABLE current_executions (
+                    namespace_id TEXT NOT NULL,
+                    workflow_id TEXT NOT NULL,
+                    run_id TEXT NOT NULL,
+                    running INTEGER NOT NULL,
+                    start_request_id TEXT NOT NULL,
+                    status INTEGER NOT NULL,
+                    PRIMARY KEY (namespace_id, workflow_id)
+                ) WITHOUT ROWID
+                """,
+                """
+                CREATE TABLE history_batches (
+                    namespace_id TEXT NOT NULL,
+                    workflow_id TEXT NOT NULL,
+                    run_id TEXT NOT NULL,
+                    first_event_id INTEGER NOT NULL,
+                    last_event_id INTEGER NOT NULL,
+                    data BLOB NOT NULL,
+                    PRIMARY KEY (namespace_id, workflow_id, run_id, first_event_id)
+                )
+                """,
+            ),
+        ),
     ),
     "postgresql": (
         Migration(
@@ -67,6 +121,61 @@ MIGRATIONS: dict[Dialect, tuple[Migration, ...]] = {
                     cluster_id TEXT NOT NULL,
                     cluster_name TEXT NOT NULL,
                     created_at TIMESTAMPTZ NOT NULL
+                )
+                """,
+            ),
+        ),
+        Migration(
+            2,
+            "namespaces, executions, current runs and history",
+            (
+                # Keys compare bytewise (COLLATE "C"): pages and orderings match SQLite's and Python's.
+                """
+                CREATE TABLE namespaces (
+                    id TEXT COLLATE "C" PRIMARY KEY,
+                    name TEXT COLLATE "C" NOT NULL UNIQUE,
+                    state INTEGER NOT NULL,
+                    data BYTEA NOT NULL,
+                    version BIGINT NOT NULL
+                )
+                """,
+                # fillfactor leaves room on each page so state updates stay HOT (no index writes).
+                """
+                CREATE TABLE executions (
+                    namespace_id TEXT COLLATE "C" NOT NULL,
+                    workflow_id TEXT COLLATE "C" NOT NULL,
+                    run_id TEXT COLLATE "C" NOT NULL,
+                    state BYTEA NOT NULL,
+                    next_event_id BIGINT NOT NULL,
+                    db_version BIGINT NOT NULL,
+                    running BOOLEAN NOT NULL,
+                    PRIMARY KEY (namespace_id, workflow_id, run_id)
+                ) WITH (fillfactor = 80)
+                """,
+                """
+                CREATE INDEX executions_running ON executions (namespace_id, workflow_id, run_id)
+                WHERE running
+                """,
+                """
+                CREATE TABLE current_executions (
+                    namespace_id TEXT COLLATE "C" NOT NULL,
+                    workflow_id TEXT COLLATE "C" NOT NULL,
+                    run_id TEXT COLLATE "C" NOT NULL,
+                    running BOOLEAN NOT NULL,
+                    start_request_id TEXT NOT NULL,
+                    status INTEGER NOT NULL,
+                    PRIMARY KEY (namespace_id, workflow_id)
+                ) WITH (fillfactor = 80)
+                """,
+                """
+                CREATE TABLE history_batches (
+                    namespace_id TEXT COLLATE "C" NOT NULL,
+                    workflow_id TEXT COLLATE "C" NOT NULL,
+                    run_id TEXT COLLATE "C" NOT NULL,
+                    first_event_id BIGINT NOT NULL,
+                    last_event_id BIGINT NOT NULL,
+                    data BYTEA NOT NULL,
+                    PRIMARY KEY (namespace_id, workflow_id, run_id, first_event_id)
                 )
                 """,
             ),

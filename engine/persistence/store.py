@@ -6,6 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from engine.persistence.records import (
+    CurrentRun,
+    ExecutionKey,
+    ExecutionRow,
+    HistoryBatch,
+    NamespaceRecord,
+    Transition,
+)
 from engine.persistence.url import DatabaseUrl
 
 DEFAULT_CLUSTER_NAME = "sundial"
@@ -39,3 +47,37 @@ class Store(Protocol):
         """The highest migration applied to this database."""
 
     async def cluster_metadata(self) -> ClusterMetadata: ...
+
+    # --- namespaces -------------------------------------------------------------------------
+
+    async def create_namespace(self, record: NamespaceRecord) -> None:
+        """Insert a namespace; `NamespaceConflict` if its name or id is taken."""
+
+    async def update_namespace(self, record: NamespaceRecord, *, expected_version: int) -> None:
+        """Replace a namespace's state and data (record.version = expected_version + 1);
+        `NamespaceConflict` unless the stored version is `expected_version`."""
+
+    async def get_namespace(self, *, name: str | None = None, id: str | None = None) -> NamespaceRecord | None: ...
+
+    async def list_namespaces(self, *, after_name: str, limit: int) -> list[NamespaceRecord]:
+        """Namespaces ordered by name, strictly after `after_name` ("" for the first page)."""
+
+    # --- executions -------------------------------------------------------------------------
+
+    async def commit(self, transition: Transition) -> None:
+        """Write one transition atomically (events + mutable state + current-run change).
+
+        Concurrent calls are grouped into one database transaction (group commit), each inside
+        its own savepoint, so one caller's `StoreConflict` never fails another's. Returns once
+        the transition is durable.
+        """
+
+    async def get_current_run(self, namespace_id: str, workflow_id: str) -> CurrentRun | None: ...
+
+    async def get_execution(self, key: ExecutionKey) -> ExecutionRow | None: ...
+
+    async def read_history(self, key: ExecutionKey, *, from_event_id: int = 1) -> list[HistoryBatch]:
+        """History batches of a run in event order, starting with the batch holding `from_event_id`."""
+
+    async def list_running_executions(self, *, after: ExecutionKey | None, limit: int) -> list[ExecutionRow]:
+        """Running executions ordered by key, strictly after `after`: start-up recovery pages through them."""

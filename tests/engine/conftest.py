@@ -19,9 +19,11 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 import pytest_asyncio
+import temporalio.client
 from psycopg import sql
 
 from engine.config import EngineConfig
+from engine.persistence import Store, open_store
 from engine.server import EngineServer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -102,3 +104,33 @@ def run_engine(tmp_path: Path, engine_env: dict[str, str]) -> Callable[..., subp
         )
 
     return run
+
+
+@pytest_asyncio.fixture
+async def engine_store(engine_db_url: str) -> AsyncIterator[Store]:
+    """An open store on this run's backend (see `engine_db_url`), closed after the test."""
+    store = await open_store(engine_db_url)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+# --- the official Python SDK as client and worker ------------------------------------------
+
+
+@pytest_asyncio.fixture
+async def client(engine: EngineServer) -> temporalio.client.Client:
+    return await temporalio.client.Client.connect(f"127.0.0.1:{engine.port}", namespace="default")
+
+
+@pytest_asyncio.fixture
+async def task_queue(client: temporalio.client.Client) -> AsyncIterator[str]:
+    """A task queue with a running worker for every workflow and activity in sdk_app."""
+    from temporalio.worker import Worker
+
+    from tests.engine.sdk_app import ACTIVITIES, WORKFLOWS
+
+    name = f"tq-{uuid.uuid4().hex[:8]}"
+    async with Worker(client, task_queue=name, workflows=WORKFLOWS, activities=ACTIVITIES):  # type: ignore[arg-type]
+        yield name

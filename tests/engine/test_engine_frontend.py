@@ -10,7 +10,7 @@ import temporalio.client
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from temporalio.api.workflowservice.v1 import (
     GetSystemInfoRequest,
-    StartWorkflowExecutionRequest,
+    PauseActivityRequest,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -44,12 +44,10 @@ async def test_unimplemented_rpcs_say_so_clearly(engine: EngineServer) -> None:
     client = await temporalio.client.Client.connect(f"127.0.0.1:{engine.port}")
 
     with pytest.raises(RPCError) as info:
-        await client.workflow_service.start_workflow_execution(
-            StartWorkflowExecutionRequest(namespace="default", workflow_id="w")
-        )
+        await client.workflow_service.pause_activity(PauseActivityRequest(namespace="default"))
 
     assert info.value.status == RPCStatusCode.UNIMPLEMENTED
-    assert f"{WORKFLOW_SERVICE}/StartWorkflowExecution is not implemented" in info.value.message
+    assert f"{WORKFLOW_SERVICE}/PauseActivity is not implemented" in info.value.message
 
 
 @pytest.mark.parametrize("service", ["", WORKFLOW_SERVICE])

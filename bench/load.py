@@ -1,0 +1,138 @@
+"""Load generator: N one-activity workflows through the official Python SDK against the engine.
+
+Starts `python -m engine` in its own process (SQLite by default, or `--pg URL` for a fresh
+PostgreSQL database), runs a worker and a client in this process, and prints workflows/s,
+start-to-result latency (p50/p99) and the engine's CPU-ms per workflow. Prints; asserts nothing.
+
+    .venv/bin/python bench/load.py [--workflows 1000] [--concurrency 50] [--pg postgresql://postgres@127.0.0.1:5432]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from temporalio import activity, workflow
+from temporalio.client import Client
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+ROOT = Path(__file__).resolve().parent.parent
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@activity.defn
+async def echo(value: str) -> str:
+    return value
+
+
+@workflow.defn
+class OneActivity:
+    @workflow.run
+    async def run(self, value: str) -> str:
+        return await workflow.execute_activity(echo, value, start_to_close_timeout=timedelta(seconds=30))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+async def _connect(port: int) -> Client:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return await Client.connect(f"127.0.0.1:{port}")
+        except RuntimeError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+
+
+async def _run(port: int, engine_pid: int, total: int, concurrency: int, sandboxed: bool) -> None:
+    client = await _connect(port)
+    queue = f"bench-{uuid.uuid4().hex[:6]}"
+    runner = {} if sandboxed else {"workflow_runner": UnsandboxedWorkflowRunner()}
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[OneActivity],
+        activities=[echo],
+        max_concurrent_workflow_tasks=200,
+        max_concurrent_activities=200,
+        **runner,  # type: ignore[arg-type]
+    ):
+        for i in range(20):  # warm-up
+            await client.execute_workflow(OneActivity.run, "w", id=f"warm-{queue}-{i}", task_queue=queue)
+        latencies: list[float] = []
+        pending = iter(range(total))
+
+        async def drive() -> None:
+            for i in pending:
+                t0 = time.perf_counter()
+                await client.execute_workflow(OneActivity.run, "x", id=f"{queue}-{i}", task_queue=queue)
+                latencies.append(time.perf_counter() - t0)
+
+        cpu0, t0 = _cpu_seconds(engine_pid), time.perf_counter()
+        await asyncio.gather(*(drive() for _ in range(concurrency)))
+        elapsed, cpu = time.perf_counter() - t0, _cpu_seconds(engine_pid) - cpu0
+    latencies.sort()
+    print(f"  workflows/s          {total / elapsed:8.1f}   ({total} workflows in {elapsed:.2f} s)")
+    p50, p99 = statistics.median(latencies) * 1000, latencies[int(len(latencies) * 0.99)] * 1000
+    print(f"  latency p50 / p99    {p50:8.1f} / {p99:.1f} ms")
+    print(f"  engine CPU/workflow  {cpu / total * 1000:8.2f} ms   (engine used {cpu:.2f} CPU-s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--workflows", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--pg", help="PostgreSQL server URL; a fresh database is created and dropped")
+    parser.add_argument("--sandboxed", action="store_true", help="use the SDK's default sandboxed workflow runner")
+    args = parser.parse_args()
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        database = ""
+        if args.pg:
+            database = f"sundial_bench_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(f"{args.pg.rstrip('/')}/postgres", autocommit=True) as conn:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+            db_url = f"{args.pg.rstrip('/')}/{database}"
+        else:
+            db_url = f"sqlite:///{tmp}/engine.sqlite3"
+        engine = subprocess.Popen(
+            [sys.executable, "-m", "engine", "--dev", "--port", str(port), "--db", db_url],
+            cwd=ROOT,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            store = "PostgreSQL" if args.pg else "SQLite"
+            print(f"{args.workflows} one-activity workflows, {args.concurrency} at a time, store {store}")
+            asyncio.run(_run(port, engine.pid, args.workflows, args.concurrency, args.sandboxed))
+        finally:
+            engine.terminate()
+            engine.wait(timeout=30)
+            if database:
+                with psycopg.connect(f"{args.pg.rstrip('/')}/postgres", autocommit=True) as conn:
+                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""Namespaces: the registry the frontend resolves every request's namespace through, and the
+Register / Describe / List / Update RPC logic.
+
+A namespace is stored as its `DescribeNamespaceResponse` (info + config), so Describe answers
+straight from the cache and stays what Temporal's server would answer.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.enums.v1 import NamespaceState
+from temporalio.api.workflowservice.v1 import (
+    DescribeNamespaceResponse,
+    ListNamespacesResponse,
+    RegisterNamespaceRequest,
+    UpdateNamespaceRequest,
+)
+
+from engine.frontend.errors import invalid, namespace_exists, namespace_not_found
+from engine.history.service import NamespaceRef
+from engine.persistence.records import NamespaceConflict, NamespaceRecord
+from engine.persistence.store import Store
+
+DEV_NAMESPACE = "default"
+DEFAULT_RETENTION_SECONDS = 24 * 3600  # Temporal's default: one day
+MIN_RETENTION_SECONDS = 24 * 3600
+MAX_NAMESPACE_NAME = 255
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def describe_of(record: NamespaceRecord) -> DescribeNamespaceResponse:
+    return DescribeNamespaceResponse.FromString(record.data)
+
+
+class NamespaceRegistry:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._by_name: dict[str, NamespaceRecord] = {}
+
+    async def get(self, name: str) -> NamespaceRecord:
+        if not name:
+            raise invalid("namespace is required")
+        record = self._by_name.get(name)
+        if record is None:
+            record = await self.store.get_namespace(name=name)
+            if record is None:
+                raise namespace_not_found(name)
+            self._by_name[name] = record
+        return record
+
+    async def ref(self, name: str) -> NamespaceRef:
+        record = await self.get(name)
+        return NamespaceRef(record.id, record.name)
+
+    async def register(self, req: RegisterNamespaceRequest) -> None:
+        name = req.namespace
+        _validate_name(name)
+        retention = _retention(
+            req.workflow_execution_retention_period if req.HasField("workflow_execution_retention_period") else None
+        )
+        response = DescribeNamespaceResponse()
+        info = response.namespace_info
+        info.name = name
+        info.id = str(uuid.uuid4())
+        info.state = NamespaceState.NAMESPACE_STATE_REGISTERED
+        info.description = req.description
+        info.owner_email = req.owner_email
+        for key, value in req.data.items():
+            info.data[key] = value
+        info.supports_schedules = False
+        response.config.workflow_execution_retention_ttl.CopyFrom(retention)
+        response.replication_config.active_cluster_name = "active"
+        record = NamespaceRecord(info.id, name, info.state, response.SerializeToString())
+        try:
+            await self.store.create_namespace(record)
+        except NamespaceConflict:
+            raise namespace_exists(name) from None
+        self._by_name[name] = record
+
+    async def ensure(self, name: str) -> None:
+        """Register `name` unless it exists (the dev namespace at start-up)."""
+        if await self.store.get_namespace(name=name) is None:
+            try:
+                await self.register(RegisterNamespaceRequest(namespace=name))
+            except Exception as exc:  # another engine registered it first
+                if await self.store.get_namespace(name=name) is None:
+                    raise exc
+
+    async def update(self, req: UpdateNamespaceRequest) -> DescribeNamespaceResponse:
+        record = await self.get(req.namespace)
+        current = await self.store.get_namespace(id=record.id) or record
+        response = describe_of(current)
+        if req.HasField("update_info"):
+            update = req.update_info
+            if update.description:
+                response.namespace_info.description = update.description
+            if update.owner_email:
+                response.namespace_info.owner_email = update.owner_email
+            for key, value in update.data.items():
+                response.namespace_info.data[key] = value
+            if update.state:
+                if update.state not in (
+                    NamespaceState.NAMESPACE_STATE_REGISTERED,
+                    NamespaceState.NAMESPACE_STATE_DEPRECATED,
+                ):
+                    raise invalid("update_info.state may only be REGISTERED or DEPRECATED")
+                response.namespace_info.state = update.state
+        if req.HasField("config") and req.config.HasField("workflow_execution_retention_ttl"):
+            response.config.workflow_execution_retention_ttl.CopyFrom(
+                _retention(req.config.workflow_execution_retention_ttl)
+            )
+        updated = NamespaceRecord(
+            current.id, current.name, response.namespace_info.state, response.SerializeToString(), current.version + 1
+        )
+        try:
+            await self.store.update_namespace(updated, expected_version=current.version)
+        except NamespaceConflict:
+            self._by_name.pop(current.name, None)
+            raise invalid("the namespace changed while it was being updated; try again") from None
+        self._by_name[current.name] = updated
+        return response
+
+    async def list(self, page_size: int, token: bytes) -> ListNamespacesResponse:
+        if page_size < 0:
+            raise invalid("page_size must not be negative")
+        page_size = min(page_size or 100, 1000)
+        try:
+            after = token.decode() if token else ""
+        except UnicodeDecodeError:
+            raise invalid("next_page_token is malformed") from None
+        records = await self.store.list_namespaces(after_name=after, limit=page_size + 1)
+        response = ListNamespacesResponse(namespaces=[describe_of(r) for r in records[:page_size]])
+        if len(records) > page_size:
+            response.next_page_token = records[page_size - 1].name.encode()
+        return response
+
+
+def _validate_name(name: str) -> None:
+    if not name:
+        raise invalid("namespace is required")
+    if len(name) > MAX_NAMESPACE_NAME or not _NAME.match(name):
+        raise invalid(f"namespace name {name!r} is invalid: use letters, digits, '.', '_' and '-' (at most 255)")
+
+
+def _retention(value: Duration | None) -> Duration:
+    seconds = value.seconds if value is not None else 0
+    if value is not None and (value.seconds < 0 or value.nanos < 0):
+        raise invalid("workflow_execution_retention_period must not be negative")
+    if seconds == 0:
+        seconds = DEFAULT_RETENTION_SECONDS
+    if seconds < MIN_RETENTION_SECONDS:
+        raise invalid("workflow_execution_retention_period must be at least one day")
+    return Duration(seconds=seconds)

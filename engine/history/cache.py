@@ -1,0 +1,86 @@
+"""The in-memory side of runs: cached mutable state and history, and per-workflow locks.
+
+The cache is authoritative only while it matches the store: every change goes through a
+commit that checks `db_version`, and a failed commit reloads the entry from its last
+committed bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio.api.history.v1 import History, HistoryEvent
+
+from engine.history.state import MutableState, decode_state
+from engine.persistence.records import ExecutionKey, ExecutionRow, HistoryBatch
+
+
+@dataclass
+class WorkflowEntry:
+    key: ExecutionKey
+    state: MutableState
+    blob: bytes  # the last committed encoding of `state`
+    db_version: int
+    events: list[HistoryEvent] | None = None  # the run's history once loaded
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)
+    queries: dict[str, Any] = field(default_factory=dict)  # query id → PendingQuery (memory only)
+
+    @classmethod
+    def from_row(cls, row: ExecutionRow) -> WorkflowEntry:
+        return cls(row.key, decode_state(row.state), row.state, row.db_version)
+
+    def rollback(self) -> None:
+        self.state = decode_state(self.blob)
+
+    def notify(self) -> None:
+        waiters, self.waiters = self.waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait_for_change(self, timeout: float) -> bool:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            await asyncio.wait_for(waiter, timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            if waiter in self.waiters:
+                self.waiters.remove(waiter)
+
+
+def events_from_batches(batches: list[HistoryBatch]) -> list[HistoryEvent]:
+    events: list[HistoryEvent] = []
+    for batch in batches:
+        events.extend(History.FromString(batch.data).events)
+    return events
+
+
+class LockTable:
+    """One asyncio lock per (namespace id, workflow id), dropped when nobody holds or awaits it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, namespace_id: str, workflow_id: str) -> AsyncIterator[None]:
+        key = (namespace_id, workflow_id)
+        lock, users = self._locks.get(key, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)

@@ -1,0 +1,11 @@
+"""The history service the frontend talks to: every run operation in one object."""
+
+from __future__ import annotations
+
+from engine.history.activity_ops import ActivityOps
+from engine.history.read_ops import ReadOps
+from engine.history.workflow_ops import WorkflowOps
+
+
+class HistoryService(WorkflowOps, ActivityOps, ReadOps):
+    pass

@@ -1,0 +1,115 @@
+"""One state change of one run in the making: new events, and the work to do once it is durable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf.message import Message
+from temporalio.api.enums.v1 import EventType, TaskQueueKind
+from temporalio.api.history.v1 import HistoryEvent
+
+from engine.history.events import make_event
+from engine.history.state import MutableState, WorkflowTaskInfo
+
+_ACTIVITY_RESULTS = {
+    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "activity_task_completed_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "activity_task_failed_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "activity_task_timed_out_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: "activity_task_canceled_event_attributes",
+}
+
+
+@dataclass
+class Effects:
+    """What to do after the commit: hand tasks to pollers, arm timers, wake history readers."""
+
+    dispatch_workflow_task: bool = False
+    dispatch_activities: list[tuple[int, int]] = field(default_factory=list)  # (scheduled id, attempt)
+    timers: list[tuple[float, tuple[Any, ...]]] = field(default_factory=list)  # (when, payload)
+
+
+class Mutation:
+    def __init__(self, state: MutableState, now: float) -> None:
+        self.state = state
+        self.now = now
+        self.events: list[HistoryEvent] = []
+        self.effects = Effects()
+        # a command produced an event the workflow must see (e.g. an activity cancelled at once)
+        self.needs_workflow_task = False
+        self.was_running = state.running
+
+    @property
+    def workflow_task_started(self) -> bool:
+        wft = self.state.workflow_task
+        return wft is not None and wft.started_event_id > 0
+
+    def add_event(self, event_type: int, attributes: Message | None = None, **fields: Any) -> HistoryEvent:
+        event = make_event(event_type, self.state.next_event_id, self.now, attributes, **fields)
+        self.state.next_event_id += 1
+        self.events.append(event)
+        return event
+
+    def add_or_buffer(self, event_type: int, attributes: Message | None = None, **fields: Any) -> HistoryEvent | None:
+        """An event from outside the workflow (signal, activity result, timer): it waits while a
+        workflow task is started, so the worker's view of history stays consistent (None is
+        returned then), and otherwise it is added and a workflow task is asked for."""
+        if self.workflow_task_started:
+            event = make_event(event_type, 0, self.now, attributes, **fields)
+            self.state.buffered_events.append(event.SerializeToString())
+            return None
+        self.needs_workflow_task = True
+        return self.add_event(event_type, attributes, **fields)
+
+    def finish(self) -> None:
+        """Schedule the workflow task the new events asked for, after those events."""
+        if self.needs_workflow_task:
+            self.schedule_workflow_task()
+
+    def flush_buffered_events(self) -> bool:
+        """Append the buffered events with real ids; True if there were any.
+
+        An activity's Started event is written together with its result, so a buffered result
+        learns its `started_event_id` only here, once the Started event has its id.
+        """
+        if not self.state.buffered_events:
+            return False
+        started_ids: dict[int, int] = {}
+        for data in self.state.buffered_events:
+            event = HistoryEvent.FromString(data)
+            event.event_id = self.state.next_event_id
+            self.state.next_event_id += 1
+            if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+                started_ids[event.activity_task_started_event_attributes.scheduled_event_id] = event.event_id
+            elif event.event_type in _ACTIVITY_RESULTS:
+                attrs = getattr(event, _ACTIVITY_RESULTS[event.event_type])
+                if attrs.scheduled_event_id in started_ids:
+                    attrs.started_event_id = started_ids[attrs.scheduled_event_id]
+            self.events.append(event)
+        self.state.buffered_events = []
+        return True
+
+    def schedule_workflow_task(self, *, attempt: int = 1) -> None:
+        """Schedule a workflow task unless one is already scheduled or started."""
+        state = self.state
+        if state.workflow_task is not None or not state.running:
+            return
+        event = self.add_event(
+            EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+            attempt=attempt,
+        )
+        attrs = event.workflow_task_scheduled_event_attributes
+        attrs.task_queue.name = state.task_queue
+        attrs.task_queue.kind = TaskQueueKind.TASK_QUEUE_KIND_NORMAL
+        attrs.start_to_close_timeout.FromNanoseconds(int(state.workflow_task_timeout * 1e9))
+        state.workflow_task = WorkflowTaskInfo(
+            scheduled_event_id=event.event_id,
+            attempt=attempt,
+            task_queue=state.task_queue,
+            scheduled_time=self.now,
+            start_to_close_timeout=state.workflow_task_timeout,
+        )
+        self.effects.dispatch_workflow_task = True
+
+    def arm_timer(self, when: float, *payload: Any) -> None:
+        self.effects.timers.append((when, payload))

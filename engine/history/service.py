@@ -1,0 +1,283 @@
+"""The history service: applies every state change of a run atomically, then acts on it.
+
+Each operation takes the workflow's lock, changes the cached mutable state through a
+`Mutation`, commits events + state (+ current-run change) as one store transition, and only
+then hands new tasks to matching, arms timers and wakes history long-polls. A failed commit
+rolls the cached state back. At start-up, `recover()` rebuilds tasks and timers from the
+mutable state of every running execution.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import History, HistoryEvent
+
+from engine.history.cache import LockTable, WorkflowEntry, events_from_batches
+from engine.history.errors import NotFound, WorkflowNotRunning
+from engine.history.mutation import Mutation
+from engine.history.state import MutableState, encode_state
+from engine.matching.task_queues import KIND_ACTIVITY, KIND_WORKFLOW, Matching, QueueKey, Task
+from engine.persistence.records import (
+    CurrentRunWrite,
+    ExecutionKey,
+    HistoryBatch,
+    Transition,
+)
+from engine.persistence.store import Store
+from engine.timers.timer_queue import TimerQueue
+
+log = logging.getLogger("engine.history")
+
+RECOVERY_PAGE = 500
+
+
+@dataclass(frozen=True)
+class NamespaceRef:
+    id: str
+    name: str
+
+
+class HistoryCore:
+    """Cache, locks, commit and side effects; the operations live in the mixins below."""
+
+    def __init__(self, store: Store, matching: Matching, *, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.matching = matching
+        self.clock = clock
+        self.locks = LockTable()
+        self.entries: dict[ExecutionKey, WorkflowEntry] = {}
+        self.timers = TimerQueue(self._on_timer)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.recover()
+        self.timers.start()
+
+    async def stop(self) -> None:
+        await self.timers.stop()
+
+    async def recover(self) -> None:
+        """Re-offer every dispatchable task and re-arm every deadline of the running runs."""
+        after: ExecutionKey | None = None
+        count = 0
+        while True:
+            rows = await self.store.list_running_executions(after=after, limit=RECOVERY_PAGE)
+            for row in rows:
+                entry = WorkflowEntry.from_row(row)
+                self.entries[row.key] = entry
+                self.rearm(entry)
+                count += 1
+            if len(rows) < RECOVERY_PAGE:
+                break
+            after = rows[-1].key
+        if count:
+            log.info("recovered %d running workflow executions", count)
+
+    # --- cache ----------------------------------------------------------------------------
+
+    async def load(self, key: ExecutionKey) -> WorkflowEntry:
+        entry = self.entries.get(key)
+        if entry is None:
+            row = await self.store.get_execution(key)
+            if row is None:
+                raise NotFound(
+                    f"workflow execution not found for workflow id {key.workflow_id!r} and run id {key.run_id!r}"
+                )
+            entry = self.entries[key] = WorkflowEntry.from_row(row)
+        return entry
+
+    async def resolve(self, namespace: NamespaceRef, execution: WorkflowExecution) -> ExecutionKey:
+        """The run an execution names: its run id, or the current run of its workflow id."""
+        if execution.run_id:
+            try:
+                uuid.UUID(execution.run_id)
+            except ValueError:
+                from engine.history.errors import InvalidArgument
+
+                raise InvalidArgument(f"invalid run id {execution.run_id!r}: not a UUID") from None
+            return ExecutionKey(namespace.id, execution.workflow_id, execution.run_id)
+        current = await self.store.get_current_run(namespace.id, execution.workflow_id)
+        if current is None:
+            raise NotFound(f"workflow execution not found for workflow id {execution.workflow_id!r}")
+        return ExecutionKey(namespace.id, execution.workflow_id, current.run_id)
+
+    async def history_of(self, entry: WorkflowEntry) -> list[HistoryEvent]:
+        if entry.events is None:
+            entry.events = events_from_batches(await self.store.read_history(entry.key))
+        return entry.events
+
+    @staticmethod
+    def require_running(entry: WorkflowEntry) -> MutableState:
+        if not entry.state.running:
+            raise WorkflowNotRunning("workflow execution already completed")
+        return entry.state
+
+    # --- commit ---------------------------------------------------------------------------
+
+    async def commit(
+        self,
+        entry: WorkflowEntry,
+        m: Mutation,
+        *,
+        create: bool = False,
+        current: CurrentRunWrite | None = None,
+    ) -> None:
+        state = m.state
+        m.finish()
+        blob = encode_state(state)
+        history = None
+        if m.events:
+            history = HistoryBatch(
+                m.events[0].event_id, m.events[-1].event_id, History(events=m.events).SerializeToString()
+            )
+        current_status = None
+        if not create and m.was_running and not state.running and current is None:
+            current_status = (False, state.status)
+        transition = Transition(
+            key=entry.key,
+            state=blob,
+            next_event_id=state.next_event_id,
+            expected_db_version=0 if create else entry.db_version,
+            running=state.running,
+            history=history,
+            current=current,
+            current_status=current_status,
+        )
+        try:
+            await self.store.commit(transition)
+        except BaseException:
+            if create:
+                self.entries.pop(entry.key, None)
+            else:
+                entry.rollback()
+            raise
+        entry.blob = blob
+        entry.db_version = 1 if create else entry.db_version + 1
+        if entry.events is not None:
+            entry.events.extend(m.events)
+        elif create:
+            entry.events = list(m.events)
+        self.apply_effects(entry, m)
+
+    def apply_effects(self, entry: WorkflowEntry, m: Mutation) -> None:
+        state = entry.state
+        effects = m.effects
+        if effects.dispatch_workflow_task and state.workflow_task is not None:
+            self.offer_workflow_task(entry)
+        for scheduled_id, attempt in effects.dispatch_activities:
+            info = state.activities.get(scheduled_id)
+            if info is not None and info.attempt == attempt and not info.started:
+                self.matching.offer(
+                    QueueKey(entry.key.namespace_id, info.task_queue, KIND_ACTIVITY),
+                    Task(entry.key, scheduled_id, attempt),
+                )
+        for when, payload in effects.timers:
+            self.timers.schedule(when, (entry.key, *payload))
+        entry.notify()
+
+    def offer_workflow_task(self, entry: WorkflowEntry) -> None:
+        wft = entry.state.workflow_task
+        if wft is None or wft.started_event_id:
+            return
+        if entry.state.first_workflow_task_time > self.clock():
+            self.timers.schedule(
+                entry.state.first_workflow_task_time, (entry.key, "workflow_task_dispatch", wft.scheduled_event_id)
+            )
+            return
+        self.matching.offer(
+            QueueKey(entry.key.namespace_id, wft.task_queue, KIND_WORKFLOW),
+            Task(entry.key, wft.scheduled_event_id, wft.attempt),
+        )
+
+    def rearm(self, entry: WorkflowEntry) -> None:
+        """After recovery: offer what is dispatchable and arm every deadline from the state."""
+        state, key, now = entry.state, entry.key, self.clock()
+        wft = state.workflow_task
+        if wft is not None:
+            if wft.started_event_id:
+                self.timers.schedule(
+                    wft.started_time + wft.start_to_close_timeout,
+                    (key, "workflow_task_timeout", wft.scheduled_event_id, wft.started_event_id),
+                )
+            else:
+                self.offer_workflow_task(entry)
+        for timer in state.timers.values():
+            self.timers.schedule(timer.expiry_time, (key, "user_timer", timer.timer_id, timer.started_event_id))
+        for scheduled_id, info in state.activities.items():
+            if info.schedule_to_close_timeout:
+                self.timers.schedule(
+                    info.scheduled_time + info.schedule_to_close_timeout,
+                    (key, "activity_timeout", scheduled_id, 0, "schedule_to_close"),
+                )
+            if info.started:
+                if info.start_to_close_timeout:
+                    self.timers.schedule(
+                        info.started_time + info.start_to_close_timeout,
+                        (key, "activity_timeout", scheduled_id, info.attempt, "start_to_close"),
+                    )
+                if info.heartbeat_timeout:
+                    last = max(info.last_heartbeat_time, info.started_time)
+                    self.timers.schedule(
+                        last + info.heartbeat_timeout,
+                        (key, "activity_timeout", scheduled_id, info.attempt, "heartbeat"),
+                    )
+            elif info.attempt_scheduled_time > now:
+                self.timers.schedule(
+                    info.attempt_scheduled_time, (key, "activity_dispatch", scheduled_id, info.attempt)
+                )
+            else:
+                self.matching.offer(
+                    QueueKey(key.namespace_id, info.task_queue, KIND_ACTIVITY), Task(key, scheduled_id, info.attempt)
+                )
+                if info.schedule_to_start_timeout:
+                    self.timers.schedule(
+                        info.attempt_scheduled_time + info.schedule_to_start_timeout,
+                        (key, "activity_timeout", scheduled_id, info.attempt, "schedule_to_start"),
+                    )
+
+    # --- timers ---------------------------------------------------------------------------
+
+    async def _on_timer(self, payload: tuple[Any, ...]) -> None:
+        key, kind, *args = payload
+        handler = getattr(self, f"fire_{kind}", None)
+        if handler is None:
+            log.error("unknown timer kind %r", kind)
+            return
+        async with self.locks.hold(key.namespace_id, key.workflow_id):
+            try:
+                entry = await self.load(key)
+            except NotFound:
+                return
+            if not entry.state.running:
+                return
+            await handler(entry, *args)
+
+    async def fire_workflow_task_dispatch(self, entry: WorkflowEntry, scheduled_id: int) -> None:
+        wft = entry.state.workflow_task
+        if wft is not None and wft.scheduled_event_id == scheduled_id and not wft.started_event_id:
+            self.matching.offer(
+                QueueKey(entry.key.namespace_id, wft.task_queue, KIND_WORKFLOW),
+                Task(entry.key, wft.scheduled_event_id, wft.attempt),
+            )
+
+    async def fire_user_timer(self, entry: WorkflowEntry, timer_id: str, started_event_id: int) -> None:
+        timer = entry.state.timers.get(timer_id)
+        if timer is None or timer.started_event_id != started_event_id:
+            return  # cancelled, or a newer timer reuses the id
+        m = Mutation(entry.state, self.clock())
+        del m.state.timers[timer_id]
+        m.add_or_buffer(EventType.EVENT_TYPE_TIMER_FIRED, timer_id=timer_id, started_event_id=started_event_id)
+        await self.commit(entry, m)
+
+
+def execution_of(key: ExecutionKey) -> WorkflowExecution:
+    return WorkflowExecution(workflow_id=key.workflow_id, run_id=key.run_id)

@@ -1,0 +1,509 @@
+"""Operations on runs as a whole: start, workflow tasks, signals, cancel, terminate."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+
+from temporalio.api.common.v1 import Header, Payloads
+from temporalio.api.enums.v1 import (
+    CommandType,
+    EventType,
+    TaskQueueKind,
+    TimeoutType,
+    WorkflowIdConflictPolicy,
+    WorkflowIdReusePolicy,
+)
+from temporalio.api.enums.v1 import WorkflowTaskFailedCause as Cause
+from temporalio.api.failure.v1 import Failure
+from temporalio.api.history.v1 import ActivityTaskScheduledEventAttributes, HistoryEvent
+from temporalio.api.workflowservice.v1 import (
+    PollWorkflowTaskQueueResponse,
+    RespondWorkflowTaskCompletedRequest,
+    RespondWorkflowTaskCompletedResponse,
+    RespondWorkflowTaskFailedRequest,
+    StartWorkflowExecutionRequest,
+)
+
+from engine.history.activity_tasks import activity_task, mark_started
+from engine.history.cache import WorkflowEntry
+from engine.history.commands import CLOSE_COMMANDS, CommandError, apply_commands
+from engine.history.errors import InvalidArgument, NotFound, WorkflowAlreadyStarted
+from engine.history.events import duration, seconds_of
+from engine.history.ids import new_run_id
+from engine.history.mutation import Mutation
+from engine.history.query_ops import QueryOps
+from engine.history.service import NamespaceRef, execution_of
+from engine.history.state import (
+    STATUS_CANCELED,
+    STATUS_FAILED,
+    STATUS_TERMINATED,
+    STATUS_TIMED_OUT,
+    ActivityInfo,
+    MutableState,
+    WorkflowTaskInfo,
+)
+from engine.history.tokens import KIND_WORKFLOW_TASK, TaskToken, decode_token, encode_token
+from engine.matching.task_queues import KIND_WORKFLOW, QueueKey, Task
+from engine.persistence.records import CurrentRunConflict, CurrentRunWrite, ExecutionKey
+
+DEFAULT_WORKFLOW_TASK_TIMEOUT = 10.0
+MAX_WORKFLOW_TASK_TIMEOUT = 120.0
+FAILED_STATUSES = {STATUS_FAILED, STATUS_CANCELED, STATUS_TERMINATED, STATUS_TIMED_OUT}
+MAX_EAGER_ACTIVITIES = 8  # activities one workflow task completion may hand back eagerly
+MAX_REMEMBERED_SIGNAL_IDS = 100  # request ids kept to make retried signals idempotent
+
+
+@dataclass(frozen=True)
+class StartSignal:
+    """A signal to deliver: by SignalWorkflowExecution, or with the start (signal-with-start)."""
+
+    name: str
+    input: Payloads | None = None
+    identity: str = ""
+    request_id: str = ""
+    header: Header | None = None
+
+
+class WorkflowOps(QueryOps):
+    # --- start ----------------------------------------------------------------------------
+
+    async def start_workflow(
+        self, ns: NamespaceRef, req: StartWorkflowExecutionRequest, signal: StartSignal | None = None
+    ) -> tuple[str, bool]:
+        """Start a run; returns (run id, started). Raises WorkflowAlreadyStarted per the policies.
+
+        With `signal` (signal-with-start) a running workflow is signalled instead of refused, and
+        a new run gets the signal right after its start event, before its first workflow task.
+        """
+        request_id = req.request_id or str(uuid.uuid4())
+        async with self.locks.hold(ns.id, req.workflow_id):
+            current = await self.store.get_current_run(ns.id, req.workflow_id)
+            if current is not None and current.running:
+                if current.start_request_id == request_id:
+                    return current.run_id, True  # a retried request: the same run
+                policy = req.workflow_id_conflict_policy
+                if signal is not None and policy in (
+                    WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED,
+                    WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+                ):
+                    key = ExecutionKey(ns.id, req.workflow_id, current.run_id)
+                    await self._signal_locked(key, signal)
+                    return current.run_id, False
+                if policy == WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
+                    return current.run_id, False
+                if policy != WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
+                    raise WorkflowAlreadyStarted(
+                        "Workflow execution is already running. "
+                        f"WorkflowId: {req.workflow_id}, RunId: {current.run_id}.",
+                        start_request_id=current.start_request_id,
+                        run_id=current.run_id,
+                    )
+                entry = await self.load(ExecutionKey(ns.id, req.workflow_id, current.run_id))
+                await self._terminate_locked(entry, "terminated by a new start (TERMINATE_EXISTING)", None, "")
+                current = await self.store.get_current_run(ns.id, req.workflow_id)
+            elif current is not None:
+                reuse = req.workflow_id_reuse_policy
+                if reuse == WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE or (
+                    reuse == WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
+                    and current.status not in FAILED_STATUSES
+                ):
+                    raise WorkflowAlreadyStarted(
+                        f"Workflow execution already finished and WorkflowIdReusePolicy is "
+                        f"{WorkflowIdReusePolicy.Name(reuse)}. WorkflowId: {req.workflow_id}, RunId: {current.run_id}.",
+                        start_request_id=current.start_request_id,
+                        run_id=current.run_id,
+                    )
+            run_id = new_run_id()
+            entry, m = self._new_run(ns, req, run_id, request_id, signal)
+            write = CurrentRunWrite(
+                run_id=run_id,
+                running=True,
+                start_request_id=request_id,
+                status=1,
+                expected_run_id=current.run_id if current else None,
+            )
+            self.entries[entry.key] = entry
+            try:
+                await self.commit(entry, m, create=True, current=write)
+            except CurrentRunConflict as exc:  # another engine process won the race
+                other = exc.current
+                raise WorkflowAlreadyStarted(
+                    f"Workflow execution is already running. WorkflowId: {req.workflow_id}.",
+                    start_request_id=other.start_request_id if other else "",
+                    run_id=other.run_id if other else "",
+                ) from None
+            return run_id, True
+
+    def _new_run(
+        self,
+        ns: NamespaceRef,
+        req: StartWorkflowExecutionRequest,
+        run_id: str,
+        request_id: str,
+        signal: StartSignal | None,
+    ) -> tuple[WorkflowEntry, Mutation]:
+        now = self.clock()
+        execution_timeout = seconds_of(req.workflow_execution_timeout)
+        run_timeout = seconds_of(req.workflow_run_timeout) or execution_timeout
+        if execution_timeout and run_timeout > execution_timeout:
+            run_timeout = execution_timeout
+        task_timeout = seconds_of(req.workflow_task_timeout) or DEFAULT_WORKFLOW_TASK_TIMEOUT
+        task_timeout = min(task_timeout, MAX_WORKFLOW_TASK_TIMEOUT)
+        if run_timeout:
+            task_timeout = min(task_timeout, run_timeout)
+        delay = seconds_of(req.workflow_start_delay)
+        state = MutableState(
+            namespace_id=ns.id,
+            namespace=ns.name,
+            workflow_id=req.workflow_id,
+            run_id=run_id,
+            workflow_type=req.workflow_type.name,
+            task_queue=req.task_queue.name,
+            start_time=now,
+            start_request_id=request_id,
+            first_execution_run_id=run_id,
+            workflow_task_timeout=task_timeout,
+            run_timeout=run_timeout,
+            execution_timeout=execution_timeout,
+            run_expiration_time=now + delay + run_timeout if run_timeout else 0.0,
+            first_workflow_task_time=now + delay if delay else 0.0,
+            search_attributes=req.search_attributes.SerializeToString() if req.HasField("search_attributes") else b"",
+            memo=req.memo.SerializeToString() if req.HasField("memo") else b"",
+        )
+        m = Mutation(state, now)
+        event = m.add_event(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
+        attrs = event.workflow_execution_started_event_attributes
+        attrs.workflow_type.CopyFrom(req.workflow_type)
+        attrs.task_queue.name = req.task_queue.name
+        attrs.task_queue.kind = TaskQueueKind.TASK_QUEUE_KIND_NORMAL
+        if req.HasField("input"):
+            attrs.input.CopyFrom(req.input)
+        if execution_timeout:
+            attrs.workflow_execution_timeout.CopyFrom(duration(execution_timeout))
+            attrs.workflow_execution_expiration_time.FromNanoseconds(int((now + execution_timeout) * 1e9))
+        if run_timeout:
+            attrs.workflow_run_timeout.CopyFrom(duration(run_timeout))
+        attrs.workflow_task_timeout.CopyFrom(duration(task_timeout))
+        attrs.identity = req.identity
+        attrs.original_execution_run_id = run_id
+        attrs.first_execution_run_id = run_id
+        attrs.attempt = 1
+        attrs.workflow_id = req.workflow_id
+        for name in ("memo", "search_attributes", "header", "retry_policy", "priority"):
+            if req.HasField(name):
+                getattr(attrs, name).CopyFrom(getattr(req, name))
+        if req.cron_schedule:
+            attrs.cron_schedule = req.cron_schedule
+        if delay:
+            attrs.first_workflow_task_backoff.CopyFrom(duration(delay))
+        if signal is not None:
+            m.add_event(
+                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+                signal_name=signal.name,
+                input=signal.input,
+                identity=signal.identity,
+                header=signal.header,
+            )
+            if signal.request_id:
+                state.signal_request_ids.append(signal.request_id)
+        m.schedule_workflow_task()
+        key = ExecutionKey(ns.id, req.workflow_id, run_id)
+        entry = WorkflowEntry(key, state, b"", 0, events=[])
+        return entry, m
+
+    # --- workflow tasks -------------------------------------------------------------------
+
+    async def poll_workflow_task(
+        self, ns: NamespaceRef, queue: str, *, identity: str, timeout: float
+    ) -> PollWorkflowTaskQueueResponse | None:
+        deadline = self.clock() + timeout
+        while True:
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                return None
+            task = await self.matching.poll(QueueKey(ns.id, queue, KIND_WORKFLOW), timeout=remaining, identity=identity)
+            if task is None:
+                return None
+            try:
+                response = await self._record_workflow_task_started(task, identity)
+            except asyncio.CancelledError:
+                raise
+            if response is not None:
+                return response
+
+    async def _record_workflow_task_started(self, task: Task, identity: str) -> PollWorkflowTaskQueueResponse | None:
+        key = task.key
+        async with self.locks.hold(key.namespace_id, key.workflow_id):
+            if task.query_id:
+                return await self.legacy_query_task(task)
+            try:
+                entry = await self.load(key)
+            except NotFound:
+                return None
+            state = entry.state
+            wft = state.workflow_task
+            if (
+                not state.running
+                or wft is None
+                or wft.scheduled_event_id != task.scheduled_event_id
+                or wft.started_event_id
+            ):
+                return None  # stale: the task moved on since it was queued
+            m = Mutation(state, self.clock())
+            request_id = str(uuid.uuid4())
+            event = m.add_event(
+                EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+                scheduled_event_id=wft.scheduled_event_id,
+                identity=identity,
+                request_id=request_id,
+            )
+            wft.started_event_id = event.event_id
+            wft.started_time = m.now
+            wft.request_id = request_id
+            wft.identity = identity
+            m.arm_timer(
+                m.now + wft.start_to_close_timeout, "workflow_task_timeout", wft.scheduled_event_id, event.event_id
+            )
+            history = await self.history_of(entry)
+            await self.commit(entry, m)
+            response = self._workflow_task_response(entry, wft, history)
+            self.attach_queries(entry, response)
+            return response
+
+    def _workflow_task_response(
+        self, entry: WorkflowEntry, wft: WorkflowTaskInfo, history: list[HistoryEvent]
+    ) -> PollWorkflowTaskQueueResponse:
+        state = entry.state
+        token = TaskToken(
+            KIND_WORKFLOW_TASK,
+            state.namespace_id,
+            state.workflow_id,
+            state.run_id,
+            scheduled_event_id=wft.scheduled_event_id,
+            attempt=wft.attempt,
+            started_event_id=wft.started_event_id,
+        )
+        response = PollWorkflowTaskQueueResponse(
+            task_token=encode_token(token),
+            workflow_execution=execution_of(entry.key),
+            previous_started_event_id=state.last_completed_wft_started_event_id,
+            started_event_id=wft.started_event_id,
+            attempt=wft.attempt,
+        )
+        response.workflow_type.name = state.workflow_type
+        response.workflow_execution_task_queue.name = state.task_queue
+        response.workflow_execution_task_queue.kind = TaskQueueKind.TASK_QUEUE_KIND_NORMAL
+        response.history.events.extend(history)
+        response.scheduled_time.FromNanoseconds(int(wft.scheduled_time * 1e9))
+        response.started_time.FromNanoseconds(int(wft.started_time * 1e9))
+        return response
+
+    async def _workflow_task_entry(self, token_bytes: bytes) -> tuple[WorkflowEntry, TaskToken]:
+        token = decode_token(token_bytes)
+        if token.kind != KIND_WORKFLOW_TASK:
+            raise InvalidArgument("task_token is not a workflow task token")
+        entry = await self.load(ExecutionKey(token.namespace_id, token.workflow_id, token.run_id))
+        wft = entry.state.workflow_task
+        if (
+            not entry.state.running
+            or wft is None
+            or wft.scheduled_event_id != token.scheduled_event_id
+            or wft.started_event_id != token.started_event_id
+            or not wft.started_event_id
+        ):
+            raise NotFound("Workflow task not found.")
+        return entry, token
+
+    async def complete_workflow_task(
+        self, req: RespondWorkflowTaskCompletedRequest
+    ) -> RespondWorkflowTaskCompletedResponse:
+        token = decode_token(req.task_token)
+        async with self.locks.hold(token.namespace_id, token.workflow_id):
+            entry, _ = await self._workflow_task_entry(req.task_token)
+            state = entry.state
+            wft = state.workflow_task
+            assert wft is not None
+            closes = any(c.command_type in CLOSE_COMMANDS for c in req.commands)
+            if closes and state.buffered_events:
+                await self._fail_workflow_task_locked(
+                    entry,
+                    Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+                    _failure("workflow has unhandled events: complete the workflow task again"),
+                    req.identity,
+                )
+                return RespondWorkflowTaskCompletedResponse()
+            m = Mutation(state, self.clock())
+            completed = m.add_event(
+                EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+                scheduled_event_id=wft.scheduled_event_id,
+                started_event_id=wft.started_event_id,
+                identity=req.identity,
+                binary_checksum=req.binary_checksum or None,
+                sdk_metadata=req.sdk_metadata if req.HasField("sdk_metadata") else None,
+                metering_metadata=req.metering_metadata if req.HasField("metering_metadata") else None,
+            )
+            state.workflow_task = None
+            state.last_completed_wft_started_event_id = wft.started_event_id
+            if req.HasField("sticky_attributes"):
+                state.sticky_task_queue = req.sticky_attributes.worker_task_queue.name
+                state.sticky_schedule_to_start_timeout = seconds_of(req.sticky_attributes.schedule_to_start_timeout)
+            try:
+                apply_commands(m, list(req.commands), completed.event_id)
+            except CommandError as exc:
+                entry.rollback()
+                await self._fail_workflow_task_locked(entry, exc.cause, _failure(str(exc)), req.identity)
+                return RespondWorkflowTaskCompletedResponse()
+            if state.running and (m.flush_buffered_events() or req.force_create_new_workflow_task):
+                m.needs_workflow_task = True
+            eager = self._start_eager_activities(m, req) if state.running else []
+            await self.commit(entry, m)
+            self.answer_queries(entry, dict(req.query_results))
+            self.dispatch_waiting_queries(entry)
+            response = RespondWorkflowTaskCompletedResponse()
+            for info, scheduled in eager:
+                response.activity_tasks.append(activity_task(state.namespace, entry, info, scheduled))
+            return response
+
+    def _start_eager_activities(
+        self, m: Mutation, req: RespondWorkflowTaskCompletedRequest
+    ) -> list[tuple[ActivityInfo, ActivityTaskScheduledEventAttributes]]:
+        """Activities the worker asked to run itself (`request_eager_execution`) on the workflow's
+        own task queue start now, in this transition, and travel back in the answer."""
+        wanted = {
+            c.schedule_activity_task_command_attributes.activity_id
+            for c in req.commands
+            if c.command_type == CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK
+            and c.schedule_activity_task_command_attributes.request_eager_execution
+        }
+        if not wanted:
+            return []
+        eager: list[tuple[ActivityInfo, ActivityTaskScheduledEventAttributes]] = []
+        for event in m.events:
+            if event.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED or len(eager) >= MAX_EAGER_ACTIVITIES:
+                continue
+            scheduled = event.activity_task_scheduled_event_attributes
+            info = m.state.activities.get(event.event_id)
+            if info is None or scheduled.activity_id not in wanted or info.task_queue != m.state.task_queue:
+                continue
+            mark_started(m, info, req.identity)
+            m.effects.dispatch_activities.remove((event.event_id, 1))
+            eager.append((info, scheduled))
+        return eager
+
+    async def fail_workflow_task(self, req: RespondWorkflowTaskFailedRequest) -> None:
+        token = decode_token(req.task_token)
+        async with self.locks.hold(token.namespace_id, token.workflow_id):
+            entry, _ = await self._workflow_task_entry(req.task_token)
+            failure = req.failure if req.HasField("failure") else _failure("workflow task failed")
+            await self._fail_workflow_task_locked(entry, req.cause, failure, req.identity)
+
+    async def _fail_workflow_task_locked(
+        self, entry: WorkflowEntry, cause: int, failure: Failure, identity: str
+    ) -> None:
+        state = entry.state
+        wft = state.workflow_task
+        assert wft is not None
+        m = Mutation(state, self.clock())
+        m.add_event(
+            EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+            scheduled_event_id=wft.scheduled_event_id,
+            started_event_id=wft.started_event_id,
+            cause=cause,
+            failure=failure,
+            identity=identity,
+        )
+        await self._retry_workflow_task(entry, m, wft.attempt + 1)
+
+    async def _retry_workflow_task(self, entry: WorkflowEntry, m: Mutation, attempt: int) -> None:
+        state = entry.state
+        state.workflow_task = None
+        state.sticky_task_queue = ""  # the next attempt goes to the normal queue with full history
+        m.flush_buffered_events()
+        m.schedule_workflow_task(attempt=attempt)
+        await self.commit(entry, m)
+        self.dispatch_waiting_queries(entry)
+
+    async def fire_workflow_task_timeout(self, entry: WorkflowEntry, scheduled_id: int, started_id: int) -> None:
+        wft = entry.state.workflow_task
+        if wft is None or wft.scheduled_event_id != scheduled_id or wft.started_event_id != started_id:
+            return
+        m = Mutation(entry.state, self.clock())
+        m.add_event(
+            EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+            scheduled_event_id=scheduled_id,
+            started_event_id=started_id,
+            timeout_type=TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE,
+        )
+        await self._retry_workflow_task(entry, m, wft.attempt + 1)
+
+    # --- messages from clients ------------------------------------------------------------
+
+    async def signal(self, key: ExecutionKey, signal: StartSignal) -> None:
+        async with self.locks.hold(key.namespace_id, key.workflow_id):
+            await self._signal_locked(key, signal)
+
+    async def _signal_locked(self, key: ExecutionKey, signal: StartSignal) -> None:
+        entry = await self.load(key)
+        state = self.require_running(entry)
+        if signal.request_id and signal.request_id in state.signal_request_ids:
+            return  # a retried signal: delivered once
+        m = Mutation(state, self.clock())
+        if signal.request_id:
+            state.signal_request_ids.append(signal.request_id)
+            del state.signal_request_ids[:-MAX_REMEMBERED_SIGNAL_IDS]
+        m.add_or_buffer(
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+            signal_name=signal.name,
+            input=signal.input,
+            identity=signal.identity,
+            header=signal.header,
+        )
+        await self.commit(entry, m)
+
+    async def request_cancel(self, key: ExecutionKey, *, identity: str, reason: str) -> None:
+        async with self.locks.hold(key.namespace_id, key.workflow_id):
+            entry = await self.load(key)
+            state = self.require_running(entry)
+            if state.cancel_requested:
+                return
+            m = Mutation(state, self.clock())
+            state.cancel_requested = True
+            m.add_or_buffer(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED, cause=reason, identity=identity)
+            await self.commit(entry, m)
+
+    async def terminate(self, key: ExecutionKey, *, reason: str, details: object, identity: str) -> None:
+        async with self.locks.hold(key.namespace_id, key.workflow_id):
+            entry = await self.load(key)
+            self.require_running(entry)
+            await self._terminate_locked(entry, reason, details, identity)
+
+    async def _terminate_locked(self, entry: WorkflowEntry, reason: str, details: object, identity: str) -> None:
+        state = entry.state
+        m = Mutation(state, self.clock())
+        wft = state.workflow_task
+        if wft is not None and wft.started_event_id:
+            m.add_event(
+                EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+                scheduled_event_id=wft.scheduled_event_id,
+                started_event_id=wft.started_event_id,
+                cause=Cause.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND,
+                failure=_failure("workflow was terminated"),
+            )
+        state.workflow_task = None
+        m.flush_buffered_events()
+        event = m.add_event(
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED, reason=reason, details=details, identity=identity
+        )
+        state.status = STATUS_TERMINATED
+        state.close_time = m.now
+        state.completion_event_id = event.event_id
+        state.activities.clear()
+        state.timers.clear()
+        await self.commit(entry, m)
+        self.dispatch_waiting_queries(entry)
+
+
+def _failure(message: str) -> Failure:
+    return Failure(message=message, source="Sundial")

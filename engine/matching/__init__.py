@@ -1,0 +1,1 @@
+"""Matching: task queues that hand tasks to long-polling workers, in memory."""

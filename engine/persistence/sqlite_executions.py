@@ -1,0 +1,113 @@
+"""SQLite bodies of the namespace and execution methods: plain functions of a connection.
+
+`write_batch` runs on the writer thread; reads run on whichever thread owns the connection they
+are given. Each transition of a batch sits in its own savepoint inside one `BEGIN IMMEDIATE`
+transaction; a step that guards a precondition and touches no row rolls back to that savepoint
+only.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from engine.persistence.group_commit import Outcome
+from engine.persistence.records import (
+    CurrentRun,
+    ExecutionKey,
+    ExecutionRow,
+    HistoryBatch,
+    NamespaceConflict,
+    NamespaceRecord,
+    Transition,
+)
+from engine.persistence.statements import (
+    INSERT_NAMESPACE,
+    LIST_NAMESPACES,
+    SELECT_CURRENT,
+    SELECT_EXECUTION,
+    SELECT_HISTORY,
+    SELECT_RUNNING_AFTER,
+    SELECT_RUNNING_FIRST,
+    UPDATE_NAMESPACE,
+    Guard,
+    current_from_row,
+    execution_from_row,
+    failure,
+    history_from_row,
+    key_params,
+    namespace_from_row,
+    namespace_params,
+    namespace_query,
+    plan,
+)
+
+
+def write_batch(conn: sqlite3.Connection, transitions: Sequence[Transition]) -> list[Outcome]:
+    """Apply `transitions` in one transaction; one outcome each (None = written)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        outcomes = [_apply(conn, t) for t in transitions]
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return outcomes
+
+
+def _apply(conn: sqlite3.Connection, t: Transition) -> Outcome:
+    conn.execute("SAVEPOINT tr")
+    for step in plan(t):
+        if conn.execute(step.sql, step.params).rowcount == 0 and step.guard is not None:
+            conn.execute("ROLLBACK TO tr")
+            conn.execute("RELEASE tr")
+            current = None
+            if step.guard is Guard.CURRENT:
+                current = get_current_run(conn, t.key.namespace_id, t.key.workflow_id)
+            return failure(step.guard, t, current)
+    conn.execute("RELEASE tr")
+    return None
+
+
+def create_namespace(conn: sqlite3.Connection, record: NamespaceRecord) -> None:
+    if conn.execute(INSERT_NAMESPACE, namespace_params(record)).rowcount == 0:
+        raise NamespaceConflict(f"namespace {record.name!r} (id {record.id}) already exists")
+
+
+def update_namespace(conn: sqlite3.Connection, record: NamespaceRecord, expected_version: int) -> None:
+    params = (record.state, record.data, expected_version + 1, record.id, expected_version)
+    if conn.execute(UPDATE_NAMESPACE, params).rowcount == 0:
+        raise NamespaceConflict(f"namespace {record.name!r} is not at version {expected_version}")
+
+
+def get_namespace(conn: sqlite3.Connection, name: str | None, id: str | None) -> NamespaceRecord | None:
+    sql, params = namespace_query(name, id)
+    row = conn.execute(sql, params).fetchone()
+    return namespace_from_row(row) if row is not None else None
+
+
+def list_namespaces(conn: sqlite3.Connection, after_name: str, limit: int) -> list[NamespaceRecord]:
+    return [namespace_from_row(row) for row in conn.execute(LIST_NAMESPACES, (after_name, limit))]
+
+
+def get_current_run(conn: sqlite3.Connection, namespace_id: str, workflow_id: str) -> CurrentRun | None:
+    row = conn.execute(SELECT_CURRENT, (namespace_id, workflow_id)).fetchone()
+    return current_from_row(row) if row is not None else None
+
+
+def get_execution(conn: sqlite3.Connection, key: ExecutionKey) -> ExecutionRow | None:
+    row = conn.execute(SELECT_EXECUTION, key_params(key)).fetchone()
+    return execution_from_row(row) if row is not None else None
+
+
+def read_history(conn: sqlite3.Connection, key: ExecutionKey, from_event_id: int) -> list[HistoryBatch]:
+    return [history_from_row(row) for row in conn.execute(SELECT_HISTORY, (*key_params(key), from_event_id))]
+
+
+def list_running_executions(conn: sqlite3.Connection, after: ExecutionKey | None, limit: int) -> list[ExecutionRow]:
+    if after is None:
+        cursor = conn.execute(SELECT_RUNNING_FIRST, (limit,))
+    else:
+        cursor = conn.execute(SELECT_RUNNING_AFTER, (*key_params(after), limit))
+    return [execution_from_row(row) for row in cursor]

@@ -1,0 +1,203 @@
+"""SQL shared by both backends, and how a `Transition` becomes statements.
+
+Every statement is written so that a failed precondition is not a database error but a statement
+that touched no row (`UPDATE … WHERE db_version = ?`, `INSERT … ON CONFLICT DO NOTHING`): the
+backend reads each step's row count and, when a step that guards a precondition touched nothing,
+rolls back to that transition's savepoint. Nothing else of the batch is disturbed, and on
+PostgreSQL a whole batch can be pipelined without a round trip per statement.
+
+The text uses SQLite's `?` placeholders; `postgres()` converts it. Both dialects accept the same
+syntax here (row values, `ON CONFLICT DO NOTHING`, booleans as `running`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, LiteralString
+
+from engine.errors import StoreError
+from engine.persistence.records import (
+    CurrentRun,
+    CurrentRunConflict,
+    ExecutionConflict,
+    ExecutionKey,
+    ExecutionRow,
+    HistoryBatch,
+    NamespaceRecord,
+    Transition,
+)
+
+
+class Guard(Enum):
+    """What it means when a step touches no row."""
+
+    EXECUTION = "execution"
+    CURRENT = "current"
+    HISTORY = "history"
+
+
+@dataclass(frozen=True)
+class Step:
+    sql: LiteralString
+    params: tuple[Any, ...]
+    guard: Guard | None  # None: touching no row is fine
+
+
+INSERT_EXECUTION: LiteralString = (
+    "INSERT INTO executions (namespace_id, workflow_id, run_id, state, next_event_id, db_version, running)"
+    " VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT DO NOTHING"
+)
+UPDATE_EXECUTION: LiteralString = (
+    "UPDATE executions SET state = ?, next_event_id = ?, db_version = db_version + 1, running = ?"
+    " WHERE namespace_id = ? AND workflow_id = ? AND run_id = ? AND db_version = ?"
+)
+INSERT_CURRENT: LiteralString = (
+    "INSERT INTO current_executions (namespace_id, workflow_id, run_id, running, start_request_id, status)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+REPLACE_CURRENT: LiteralString = (
+    "UPDATE current_executions SET run_id = ?, running = ?, start_request_id = ?, status = ?"
+    " WHERE namespace_id = ? AND workflow_id = ? AND run_id = ?"
+)
+UPDATE_CURRENT_STATUS: LiteralString = (
+    "UPDATE current_executions SET running = ?, status = ? WHERE namespace_id = ? AND workflow_id = ? AND run_id = ?"
+)
+INSERT_HISTORY: LiteralString = (
+    "INSERT INTO history_batches (namespace_id, workflow_id, run_id, first_event_id, last_event_id, data)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+
+SELECT_CURRENT: LiteralString = (
+    "SELECT namespace_id, workflow_id, run_id, running, start_request_id, status"
+    " FROM current_executions WHERE namespace_id = ? AND workflow_id = ?"
+)
+SELECT_EXECUTION: LiteralString = (
+    "SELECT namespace_id, workflow_id, run_id, state, next_event_id, db_version, running"
+    " FROM executions WHERE namespace_id = ? AND workflow_id = ? AND run_id = ?"
+)
+SELECT_HISTORY: LiteralString = (
+    "SELECT first_event_id, last_event_id, data FROM history_batches"
+    " WHERE namespace_id = ? AND workflow_id = ? AND run_id = ? AND last_event_id >= ?"
+    " ORDER BY first_event_id"
+)
+SELECT_RUNNING_FIRST: LiteralString = (
+    "SELECT namespace_id, workflow_id, run_id, state, next_event_id, db_version, running FROM executions WHERE running"
+    " ORDER BY namespace_id, workflow_id, run_id LIMIT ?"
+)
+SELECT_RUNNING_AFTER: LiteralString = (
+    "SELECT namespace_id, workflow_id, run_id, state, next_event_id, db_version, running FROM executions WHERE running"
+    " AND (namespace_id, workflow_id, run_id) > (?, ?, ?)"
+    " ORDER BY namespace_id, workflow_id, run_id LIMIT ?"
+)
+
+INSERT_NAMESPACE: LiteralString = (
+    "INSERT INTO namespaces (id, name, state, data, version) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+UPDATE_NAMESPACE: LiteralString = "UPDATE namespaces SET state = ?, data = ?, version = ? WHERE id = ? AND version = ?"
+SELECT_NAMESPACE_BY_NAME: LiteralString = "SELECT id, name, state, data, version FROM namespaces WHERE name = ?"
+SELECT_NAMESPACE_BY_ID: LiteralString = "SELECT id, name, state, data, version FROM namespaces WHERE id = ?"
+SELECT_NAMESPACE_BY_BOTH: LiteralString = (
+    "SELECT id, name, state, data, version FROM namespaces WHERE name = ? AND id = ?"
+)
+LIST_NAMESPACES: LiteralString = (
+    "SELECT id, name, state, data, version FROM namespaces WHERE name > ? ORDER BY name LIMIT ?"
+)
+
+
+def postgres(sql: LiteralString) -> LiteralString:
+    """The same statement with psycopg's placeholders (none of our SQL contains a literal '?')."""
+    return sql.replace("?", "%s")
+
+
+def plan(t: Transition) -> list[Step]:
+    """The statements of one transition, in order: mutable state, current run, history."""
+    k = t.key
+    steps: list[Step] = []
+    if t.expected_db_version == 0:
+        params: tuple[Any, ...] = (*key_params(k), t.state, t.next_event_id, t.running)
+        steps.append(Step(INSERT_EXECUTION, params, Guard.EXECUTION))
+    else:
+        params = (t.state, t.next_event_id, t.running, *key_params(k), t.expected_db_version)
+        steps.append(Step(UPDATE_EXECUTION, params, Guard.EXECUTION))
+    if (c := t.current) is not None:
+        if c.expected_run_id is None:
+            params = (k.namespace_id, k.workflow_id, c.run_id, c.running, c.start_request_id, c.status)
+            steps.append(Step(INSERT_CURRENT, params, Guard.CURRENT))
+        else:
+            params = (c.run_id, c.running, c.start_request_id, c.status, k.namespace_id, k.workflow_id)
+            steps.append(Step(REPLACE_CURRENT, (*params, c.expected_run_id), Guard.CURRENT))
+    if t.current_status is not None:
+        running, status = t.current_status
+        steps.append(Step(UPDATE_CURRENT_STATUS, (running, status, *key_params(k)), None))
+    if (h := t.history) is not None:
+        params = (*key_params(k), h.first_event_id, h.last_event_id, h.data)
+        steps.append(Step(INSERT_HISTORY, params, Guard.HISTORY))
+    return steps
+
+
+def failure(guard: Guard, t: Transition, current: CurrentRun | None) -> BaseException:
+    """The exception for a transition whose `guard` step touched no row.
+
+    `current` is the current-run row as it was before this transition (read after rolling back
+    to its savepoint); only a `CurrentRunConflict` uses it.
+    """
+    k = t.key
+    if guard is Guard.EXECUTION:
+        if t.expected_db_version == 0:
+            return ExecutionConflict(f"execution {k.workflow_id}/{k.run_id} already exists")
+        return ExecutionConflict(f"execution {k.workflow_id}/{k.run_id} is not at db_version {t.expected_db_version}")
+    if guard is Guard.CURRENT:
+        return CurrentRunConflict(current)
+    # The row's version matched, yet events were already stored: a caller numbered events wrongly.
+    first = t.history.first_event_id if t.history else 0
+    return StoreError(f"history of {k.workflow_id}/{k.run_id} already has a batch starting at event {first}")
+
+
+def namespace_from_row(row: Sequence[Any]) -> NamespaceRecord:
+    return NamespaceRecord(id=row[0], name=row[1], state=int(row[2]), data=bytes(row[3]), version=int(row[4]))
+
+
+def namespace_params(record: NamespaceRecord) -> tuple[Any, ...]:
+    return (record.id, record.name, record.state, record.data, record.version)
+
+
+def current_from_row(row: Sequence[Any]) -> CurrentRun:
+    return CurrentRun(
+        namespace_id=row[0],
+        workflow_id=row[1],
+        run_id=row[2],
+        running=bool(row[3]),
+        start_request_id=row[4],
+        status=int(row[5]),
+    )
+
+
+def execution_from_row(row: Sequence[Any]) -> ExecutionRow:
+    return ExecutionRow(
+        key=ExecutionKey(row[0], row[1], row[2]),
+        state=bytes(row[3]),
+        next_event_id=int(row[4]),
+        db_version=int(row[5]),
+        running=bool(row[6]),
+    )
+
+
+def history_from_row(row: Sequence[Any]) -> HistoryBatch:
+    return HistoryBatch(first_event_id=int(row[0]), last_event_id=int(row[1]), data=bytes(row[2]))
+
+
+def key_params(key: ExecutionKey) -> tuple[str, str, str]:
+    return (key.namespace_id, key.workflow_id, key.run_id)
+
+
+def namespace_query(name: str | None, id: str | None) -> tuple[LiteralString, tuple[str, ...]]:
+    """The lookup for `get_namespace`: by name, by id, or by both (both must match)."""
+    if name is not None and id is not None:
+        return SELECT_NAMESPACE_BY_BOTH, (name, id)
+    if name is not None:
+        return SELECT_NAMESPACE_BY_NAME, (name,)
+    if id is not None:
+        return SELECT_NAMESPACE_BY_ID, (id,)
+    raise ValueError("get_namespace needs a name or an id")

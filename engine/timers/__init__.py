@@ -1,0 +1,1 @@
+"""Timers: one in-memory heap of deadlines, rebuilt from mutable state at start-up."""

@@ -1,0 +1,207 @@
+"""Workflows and activities the SDK tests run on the engine.
+
+Kept free of engine imports: the SDK's workflow sandbox re-imports this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio import activity, workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+
+@activity.defn
+async def greet(name: str) -> str:
+    return f"Hello, {name}!"
+
+
+@activity.defn
+async def flaky(failures: int) -> str:
+    """Fails `failures` times, then reports the attempt it succeeded on."""
+    info = activity.info()
+    if info.attempt <= failures:
+        raise ApplicationError(f"attempt {info.attempt} failed", type="Flaky")
+    return f"succeeded on attempt {info.attempt}"
+
+
+@activity.defn
+async def refuse() -> str:
+    raise ApplicationError("card declined", type="CardDeclined", non_retryable=True)
+
+
+@activity.defn
+async def sleep_for(seconds: float) -> str:
+    await asyncio.sleep(seconds)
+    return "slept"
+
+
+@activity.defn
+async def count_with_heartbeats(target: int) -> str:
+    """Heartbeats its progress; the first attempt dies half-way, the next resumes from the details."""
+    info = activity.info()
+    start = info.heartbeat_details[0] if info.heartbeat_details else 0
+    for i in range(start, target):
+        activity.heartbeat(i)
+        if info.attempt == 1 and i == target // 2:
+            raise ApplicationError("crashed half-way")
+    return f"attempt {info.attempt} resumed from {start}"
+
+
+@activity.defn
+async def heartbeat_until_cancelled() -> str:
+    try:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(0.1)
+    except asyncio.CancelledError:
+        return "cancelled"
+
+
+RUNS: dict[str, int] = {}  # activity executions per key, for exactly-once checks in this process
+
+
+@activity.defn
+async def record_run(key: str) -> str:
+    RUNS[key] = RUNS.get(key, 0) + 1
+    return key
+
+
+@dataclass
+class ActivityCall:
+    activity: str
+    arg: int | float | str | None = None
+    start_to_close: float | None = 10.0
+    schedule_to_close: float | None = None
+    schedule_to_start: float | None = None
+    heartbeat: float | None = None
+    maximum_attempts: int = 0
+    initial_interval: float = 0.05
+    task_queue: str | None = None
+
+
+@workflow.defn
+class HelloWorkflow:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        return await workflow.execute_activity(greet, name, start_to_close_timeout=timedelta(seconds=10))
+
+
+@workflow.defn
+class RunActivityWorkflow:
+    """Runs one activity with the given options and returns its result."""
+
+    @workflow.run
+    async def run(self, call: ActivityCall) -> str:
+        def seconds(value: float | None) -> timedelta | None:
+            return timedelta(seconds=value) if value is not None else None
+
+        args = [] if call.arg is None else [call.arg]
+        return await workflow.execute_activity(
+            call.activity,
+            args=args,
+            start_to_close_timeout=seconds(call.start_to_close),
+            schedule_to_close_timeout=seconds(call.schedule_to_close),
+            schedule_to_start_timeout=seconds(call.schedule_to_start),
+            heartbeat_timeout=seconds(call.heartbeat),
+            task_queue=call.task_queue,
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(seconds=call.initial_interval),
+                maximum_attempts=call.maximum_attempts,
+            ),
+            result_type=str,
+        )
+
+
+@workflow.defn
+class TimerWorkflow:
+    @workflow.run
+    async def run(self, seconds: float) -> str:
+        await workflow.sleep(seconds)
+        return "timer fired"
+
+
+@workflow.defn
+class SignalWorkflow:
+    def __init__(self) -> None:
+        self.greetings: list[str] = []
+        self.done = False
+
+    @workflow.run
+    async def run(self) -> list[str]:
+        await workflow.wait_condition(lambda: self.done)
+        return self.greetings
+
+    @workflow.signal
+    def greet(self, name: str) -> None:
+        self.greetings.append(name)
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.done = True
+
+    @workflow.query
+    def greeted(self) -> list[str]:
+        return list(self.greetings)
+
+    @workflow.query
+    def broken(self) -> str:
+        raise ValueError("this query always fails")
+
+
+@workflow.defn
+class TimerBetweenActivitiesWorkflow:
+    """activity → timer → activity: the crash test kills the engine during the timer."""
+
+    @workflow.run
+    async def run(self, prefix: str, seconds: float) -> list[str]:
+        first = await workflow.execute_activity(
+            record_run, f"{prefix}-before", start_to_close_timeout=timedelta(seconds=10)
+        )
+        await workflow.sleep(seconds)
+        second = await workflow.execute_activity(
+            record_run, f"{prefix}-after", start_to_close_timeout=timedelta(seconds=10)
+        )
+        return [first, second]
+
+
+@workflow.defn
+class WaitForeverWorkflow:
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: False)
+
+
+@workflow.defn
+class CancelActivityWorkflow:
+    """Starts a heartbeating activity, then cancels it and returns what the activity reported."""
+
+    @workflow.run
+    async def run(self) -> str:
+        handle = workflow.start_activity(
+            heartbeat_until_cancelled,
+            start_to_close_timeout=timedelta(seconds=30),
+            heartbeat_timeout=timedelta(seconds=5),
+            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        )
+        await workflow.sleep(0.5)
+        handle.cancel()
+        try:
+            return await handle
+        except Exception as exc:  # the SDK reports a cancelled activity as an error
+            return f"activity ended: {type(exc).__name__}: {exc.cause!r}" if hasattr(exc, "cause") else repr(exc)
+
+
+WORKFLOWS = [
+    HelloWorkflow,
+    RunActivityWorkflow,
+    TimerWorkflow,
+    SignalWorkflow,
+    WaitForeverWorkflow,
+    CancelActivityWorkflow,
+    TimerBetweenActivitiesWorkflow,
+]
+ACTIVITIES = [greet, flaky, refuse, sleep_for, count_with_heartbeats, heartbeat_until_cancelled, record_run]
