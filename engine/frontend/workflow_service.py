@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from temporalio.api.enums.v1 import HistoryEventFilterType, QueryResultType, TaskQueueKind
+from temporalio.api.enums.v1 import HistoryEventFilterType, QueryResultType
 from temporalio.api.errordetails.v1 import QueryFailedFailure
 from temporalio.api.workflowservice.v1 import (
     DescribeNamespaceRequest,
@@ -71,6 +71,7 @@ from temporalio.api.workflowservice.v1 import (
 
 from engine.frontend.errors import RpcError, invalid, rpc
 from engine.frontend.namespaces import NamespaceRegistry, describe_of
+from engine.frontend.safe_handlers import add_safely
 from engine.frontend.unimplemented import answer_unimplemented
 from engine.frontend.validation import (
     require_execution,
@@ -364,8 +365,8 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
     ) -> ResetStickyTaskQueueResponse:
         ns = await self.namespaces.ref(request.namespace)
         require_execution(request.execution)
-        await self.history.resolve(ns, request.execution)  # NOT_FOUND for an unknown run
-        return ResetStickyTaskQueueResponse()  # stickiness is not served yet: nothing to reset
+        await self.history.reset_sticky(await self.history.resolve(ns, request.execution))
+        return ResetStickyTaskQueueResponse()
 
     # --- workers --------------------------------------------------------------------------
 
@@ -375,13 +376,8 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
     ) -> PollWorkflowTaskQueueResponse:
         ns = await self.namespaces.ref(request.namespace)
         require_task_queue(request.task_queue)
-        if request.task_queue.kind == TaskQueueKind.TASK_QUEUE_KIND_STICKY:
-            # stickiness is not served yet: the normal queue gets every task with full history
-            queue_name = request.task_queue.name
-        else:
-            queue_name = request.task_queue.name
         response = await self.history.poll_workflow_task(
-            ns, queue_name, identity=request.identity, timeout=poll_timeout(context)
+            ns, request.task_queue.name, identity=request.identity, timeout=poll_timeout(context)
         )
         return response or PollWorkflowTaskQueueResponse()
 
@@ -509,8 +505,11 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
 
     @rpc
     async def ShutdownWorker(self, request: ShutdownWorkerRequest, context: Context) -> ShutdownWorkerResponse:  # type: ignore[override]
+        ns = await self.namespaces.ref(request.namespace)
+        if request.sticky_task_queue:
+            await self.history.shutdown_sticky_queue(ns.id, request.sticky_task_queue)
         return ShutdownWorkerResponse()
 
 
 def add_workflow_service(server: grpc.aio.Server, service: WorkflowService) -> None:
-    service_pb2_grpc.add_WorkflowServiceServicer_to_server(service, server)  # type: ignore[arg-type]
+    add_safely(service_pb2_grpc.add_WorkflowServiceServicer_to_server, service, server)

@@ -12,6 +12,8 @@ from temporalio.api.history.v1 import HistoryEvent
 from engine.history.events import make_event
 from engine.history.state import MutableState, WorkflowTaskInfo
 
+DEFAULT_STICKY_SCHEDULE_TO_START = 5.0
+
 _ACTIVITY_RESULTS = {
     EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "activity_task_completed_event_attributes",
     EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "activity_task_failed_event_attributes",
@@ -99,13 +101,23 @@ class Mutation:
             attempt=attempt,
         )
         attrs = event.workflow_task_scheduled_event_attributes
-        attrs.task_queue.name = state.task_queue
-        attrs.task_queue.kind = TaskQueueKind.TASK_QUEUE_KIND_NORMAL
+        sticky = bool(state.sticky_task_queue)
+        if sticky:
+            # the worker that ran the last task has the run cached: offer it there first
+            attrs.task_queue.name = state.sticky_task_queue
+            attrs.task_queue.kind = TaskQueueKind.TASK_QUEUE_KIND_STICKY
+            attrs.task_queue.normal_name = state.task_queue
+            timeout = state.sticky_schedule_to_start_timeout or DEFAULT_STICKY_SCHEDULE_TO_START
+            self.arm_timer(self.now + timeout, "sticky_timeout", event.event_id)
+        else:
+            attrs.task_queue.name = state.task_queue
+            attrs.task_queue.kind = TaskQueueKind.TASK_QUEUE_KIND_NORMAL
         attrs.start_to_close_timeout.FromNanoseconds(int(state.workflow_task_timeout * 1e9))
         state.workflow_task = WorkflowTaskInfo(
             scheduled_event_id=event.event_id,
             attempt=attempt,
-            task_queue=state.task_queue,
+            task_queue=state.sticky_task_queue if sticky else state.task_queue,
+            sticky=sticky,
             scheduled_time=self.now,
             start_to_close_timeout=state.workflow_task_timeout,
         )

@@ -22,7 +22,7 @@ from temporalio.api.history.v1 import History, HistoryEvent
 
 from engine.history.cache import LockTable, WorkflowEntry, events_from_batches
 from engine.history.errors import NotFound, WorkflowNotRunning
-from engine.history.mutation import Mutation
+from engine.history.mutation import DEFAULT_STICKY_SCHEDULE_TO_START, Mutation
 from engine.history.state import MutableState, encode_state
 from engine.matching.task_queues import KIND_ACTIVITY, KIND_WORKFLOW, Matching, QueueKey, Task
 from engine.persistence.records import (
@@ -193,8 +193,11 @@ class HistoryCore:
                 entry.state.first_workflow_task_time, (entry.key, "workflow_task_dispatch", wft.scheduled_event_id)
             )
             return
+        queue = wft.task_queue
+        if wft.sticky and self.matching.is_dead(QueueKey(entry.key.namespace_id, queue, KIND_WORKFLOW)):
+            queue = entry.state.task_queue  # its worker shut down: any worker of the normal queue may take it
         self.matching.offer(
-            QueueKey(entry.key.namespace_id, wft.task_queue, KIND_WORKFLOW),
+            QueueKey(entry.key.namespace_id, queue, KIND_WORKFLOW),
             Task(entry.key, wft.scheduled_event_id, wft.attempt),
         )
 
@@ -210,6 +213,9 @@ class HistoryCore:
                 )
             else:
                 self.offer_workflow_task(entry)
+                if wft.sticky:
+                    timeout = state.sticky_schedule_to_start_timeout or DEFAULT_STICKY_SCHEDULE_TO_START
+                    self.timers.schedule(wft.scheduled_time + timeout, (key, "sticky_timeout", wft.scheduled_event_id))
         for timer in state.timers.values():
             self.timers.schedule(timer.expiry_time, (key, "user_timer", timer.timer_id, timer.started_event_id))
         for scheduled_id, info in state.activities.items():

@@ -45,7 +45,7 @@ def decode_token(data: bytes) -> TaskToken:
         raise InvalidTaskToken("task_token is required")
     try:
         token = _decoder.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, ValueError):
         raise InvalidTaskToken("task_token is malformed") from None
     if token.kind not in {KIND_WORKFLOW_TASK, KIND_ACTIVITY_TASK, KIND_QUERY_TASK}:
         raise InvalidTaskToken("task_token is malformed")

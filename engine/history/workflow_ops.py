@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import uuid
 from dataclasses import dataclass
 
@@ -29,7 +29,7 @@ from temporalio.api.workflowservice.v1 import (
 from engine.history.activity_tasks import activity_task, mark_started
 from engine.history.cache import WorkflowEntry
 from engine.history.commands import CLOSE_COMMANDS, CommandError, apply_commands
-from engine.history.errors import InvalidArgument, NotFound, WorkflowAlreadyStarted
+from engine.history.errors import InvalidArgument, NotFound, WorkflowAlreadyStarted, WorkflowNotRunning
 from engine.history.events import duration, seconds_of
 from engine.history.ids import new_run_id
 from engine.history.mutation import Mutation
@@ -226,14 +226,13 @@ class WorkflowOps(QueryOps):
             task = await self.matching.poll(QueueKey(ns.id, queue, KIND_WORKFLOW), timeout=remaining, identity=identity)
             if task is None:
                 return None
-            try:
-                response = await self._record_workflow_task_started(task, identity)
-            except asyncio.CancelledError:
-                raise
+            response = await self._record_workflow_task_started(task, identity, queue)
             if response is not None:
                 return response
 
-    async def _record_workflow_task_started(self, task: Task, identity: str) -> PollWorkflowTaskQueueResponse | None:
+    async def _record_workflow_task_started(
+        self, task: Task, identity: str, queue: str
+    ) -> PollWorkflowTaskQueueResponse | None:
         key = task.key
         async with self.locks.hold(key.namespace_id, key.workflow_id):
             if task.query_id:
@@ -249,6 +248,7 @@ class WorkflowOps(QueryOps):
                 or wft is None
                 or wft.scheduled_event_id != task.scheduled_event_id
                 or wft.started_event_id
+                or queue not in (wft.task_queue, state.task_queue)
             ):
                 return None  # stale: the task moved on since it was queued
             m = Mutation(state, self.clock())
@@ -268,6 +268,9 @@ class WorkflowOps(QueryOps):
             )
             history = await self.history_of(entry)
             await self.commit(entry, m)
+            if wft.sticky and queue == wft.task_queue:
+                # the sticky worker has the run cached: it needs only what came after its last task
+                history = history[state.last_completed_wft_started_event_id :]
             response = self._workflow_task_response(entry, wft, history)
             self.attach_queries(entry, response)
             return response
@@ -424,6 +427,48 @@ class WorkflowOps(QueryOps):
         m.schedule_workflow_task(attempt=attempt)
         await self.commit(entry, m)
         self.dispatch_waiting_queries(entry)
+
+    async def fire_sticky_timeout(self, entry: WorkflowEntry, scheduled_id: int) -> None:
+        """The sticky worker did not take the task in time: it goes to the normal queue."""
+        wft = entry.state.workflow_task
+        if wft is None or wft.scheduled_event_id != scheduled_id or wft.started_event_id or not wft.sticky:
+            return
+        await self._move_off_sticky(entry)
+
+    async def _move_off_sticky(self, entry: WorkflowEntry) -> None:
+        state = entry.state
+        wft = state.workflow_task
+        assert wft is not None
+        m = Mutation(state, self.clock())
+        m.add_event(
+            EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+            scheduled_event_id=wft.scheduled_event_id,
+            timeout_type=TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START,
+        )
+        state.workflow_task = None
+        state.sticky_task_queue = ""
+        m.schedule_workflow_task(attempt=wft.attempt)
+        await self.commit(entry, m)
+
+    async def reset_sticky(self, key: ExecutionKey) -> None:
+        """Forget the run's sticky worker; a task waiting for it goes to the normal queue."""
+        async with self.locks.hold(key.namespace_id, key.workflow_id):
+            entry = await self.load(key)
+            state = self.require_running(entry)
+            wft = state.workflow_task
+            if wft is not None and wft.sticky and not wft.started_event_id:
+                await self._move_off_sticky(entry)
+            elif state.sticky_task_queue:
+                m = Mutation(state, self.clock())
+                state.sticky_task_queue = ""
+                await self.commit(entry, m)
+
+    async def shutdown_sticky_queue(self, namespace_id: str, queue: str) -> None:
+        """A worker shut down: runs whose next task waits on its sticky queue move on at once."""
+        for task in self.matching.mark_dead(QueueKey(namespace_id, queue, KIND_WORKFLOW)):
+            if not task.query_id:
+                with contextlib.suppress(NotFound, WorkflowNotRunning):
+                    await self.reset_sticky(task.key)
 
     async def fire_workflow_task_timeout(self, entry: WorkflowEntry, scheduled_id: int, started_id: int) -> None:
         wft = entry.state.workflow_task

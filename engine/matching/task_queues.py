@@ -64,6 +64,20 @@ class TaskQueue:
 class Matching:
     def __init__(self) -> None:
         self._queues: dict[QueueKey, TaskQueue] = {}
+        self._dead: set[QueueKey] = set()  # sticky queues whose worker said it shut down
+
+    def mark_dead(self, key: QueueKey) -> list[Task]:
+        """A sticky queue's worker is gone: forget the queue; return the tasks it held."""
+        self._dead.add(key)
+        queue = self._queues.pop(key, None)
+        if queue is None:
+            return []
+        for waiter in queue.waiters:
+            waiter.cancel()
+        return list(queue.backlog)
+
+    def is_dead(self, key: QueueKey) -> bool:
+        return key in self._dead
 
     def queue(self, key: QueueKey) -> TaskQueue:
         queue = self._queues.get(key)
@@ -76,6 +90,7 @@ class Matching:
 
     async def poll(self, key: QueueKey, *, timeout: float, identity: str = "") -> Task | None:
         """The next task of the queue, waiting up to `timeout` seconds; None when none came."""
+        self._dead.discard(key)  # a poller is back
         queue = self.queue(key)
         queue.pollers[identity] = PollerInfo(identity, time.time())
         if queue.backlog:
