@@ -92,36 +92,48 @@ class Mutation:
         return True
 
     def schedule_workflow_task(self, *, attempt: int = 1) -> None:
-        """Schedule a workflow task unless one is already scheduled or started."""
+        """Schedule a workflow task unless one is already scheduled or started.
+
+        A retry (attempt > 1) is *transient*: no Scheduled event is written; the id it would
+        have is reserved in memory and the event is written only if the attempt completes.
+        """
         state = self.state
         if state.workflow_task is not None or not state.running:
             return
-        event = self.add_event(
-            EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
-            attempt=attempt,
-        )
-        attrs = event.workflow_task_scheduled_event_attributes
         sticky = bool(state.sticky_task_queue)
+        transient = attempt > 1 and not sticky
+        if transient:
+            scheduled_id = state.next_event_id
+        else:
+            scheduled_id = self.add_scheduled_event(attempt, sticky=sticky).event_id
+            if sticky:
+                timeout = state.sticky_schedule_to_start_timeout or DEFAULT_STICKY_SCHEDULE_TO_START
+                self.arm_timer(self.now + timeout, "sticky_timeout", scheduled_id)
+        state.workflow_task = WorkflowTaskInfo(
+            scheduled_event_id=scheduled_id,
+            attempt=attempt,
+            task_queue=state.sticky_task_queue if sticky else state.task_queue,
+            sticky=sticky,
+            transient=transient,
+            scheduled_time=self.now,
+            start_to_close_timeout=state.workflow_task_timeout,
+        )
+        self.effects.dispatch_workflow_task = True
+
+    def add_scheduled_event(self, attempt: int, *, sticky: bool = False) -> HistoryEvent:
+        state = self.state
+        event = self.add_event(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, attempt=attempt)
+        attrs = event.workflow_task_scheduled_event_attributes
         if sticky:
             # the worker that ran the last task has the run cached: offer it there first
             attrs.task_queue.name = state.sticky_task_queue
             attrs.task_queue.kind = TaskQueueKind.TASK_QUEUE_KIND_STICKY
             attrs.task_queue.normal_name = state.task_queue
-            timeout = state.sticky_schedule_to_start_timeout or DEFAULT_STICKY_SCHEDULE_TO_START
-            self.arm_timer(self.now + timeout, "sticky_timeout", event.event_id)
         else:
             attrs.task_queue.name = state.task_queue
             attrs.task_queue.kind = TaskQueueKind.TASK_QUEUE_KIND_NORMAL
         attrs.start_to_close_timeout.FromNanoseconds(int(state.workflow_task_timeout * 1e9))
-        state.workflow_task = WorkflowTaskInfo(
-            scheduled_event_id=event.event_id,
-            attempt=attempt,
-            task_queue=state.sticky_task_queue if sticky else state.task_queue,
-            sticky=sticky,
-            scheduled_time=self.now,
-            start_to_close_timeout=state.workflow_task_timeout,
-        )
-        self.effects.dispatch_workflow_task = True
+        return event
 
     def arm_timer(self, when: float, *payload: Any) -> None:
         self.effects.timers.append((when, payload))

@@ -24,6 +24,9 @@ class WorkflowTaskInfo(msgspec.Struct, kw_only=True):
     attempt: int = 1
     task_queue: str = ""
     sticky: bool = False  # scheduled on the sticky queue
+    # a retry (attempt > 1) with no new events: its Scheduled/Started events are not written to
+    # history unless it completes, so a workflow failing in a loop does not grow its history
+    transient: bool = False
     scheduled_time: float = 0.0
     start_to_close_timeout: float = 10.0
     started_event_id: int = 0  # 0 = not started

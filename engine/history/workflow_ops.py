@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import uuid
 from dataclasses import dataclass
 
@@ -30,7 +31,7 @@ from engine.history.activity_tasks import activity_task, mark_started
 from engine.history.cache import WorkflowEntry
 from engine.history.commands import CLOSE_COMMANDS, CommandError, apply_commands
 from engine.history.errors import InvalidArgument, NotFound, WorkflowAlreadyStarted, WorkflowNotRunning
-from engine.history.events import duration, seconds_of
+from engine.history.events import duration, make_event, seconds_of
 from engine.history.ids import new_run_id
 from engine.history.mutation import Mutation
 from engine.history.query_ops import QueryOps
@@ -253,27 +254,44 @@ class WorkflowOps(QueryOps):
                 return None  # stale: the task moved on since it was queued
             m = Mutation(state, self.clock())
             request_id = str(uuid.uuid4())
-            event = m.add_event(
+            if wft.transient and wft.scheduled_event_id != state.next_event_id:
+                # events arrived since the retry was scheduled: it becomes a normal task
+                wft.transient, wft.attempt = False, 1
+                wft.scheduled_event_id = m.add_scheduled_event(1).event_id
+            started = make_event(
                 EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+                wft.scheduled_event_id + 1,
+                m.now,
                 scheduled_event_id=wft.scheduled_event_id,
                 identity=identity,
                 request_id=request_id,
             )
-            wft.started_event_id = event.event_id
+            if not wft.transient:
+                m.add_event(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, started.workflow_task_started_event_attributes)
+            wft.started_event_id = started.event_id
             wft.started_time = m.now
             wft.request_id = request_id
             wft.identity = identity
             m.arm_timer(
-                m.now + wft.start_to_close_timeout, "workflow_task_timeout", wft.scheduled_event_id, event.event_id
+                m.now + wft.start_to_close_timeout, "workflow_task_timeout", wft.scheduled_event_id, started.event_id
             )
             history = await self.history_of(entry)
             await self.commit(entry, m)
-            if wft.sticky and queue == wft.task_queue:
+            if wft.transient:
+                # the worker sees the attempt's events; history gets them only if it completes
+                history = [*history, self._transient_scheduled(entry, wft), started]
+            elif wft.sticky and queue == wft.task_queue:
                 # the sticky worker has the run cached: it needs only what came after its last task
                 history = history[state.last_completed_wft_started_event_id :]
             response = self._workflow_task_response(entry, wft, history)
             self.attach_queries(entry, response)
             return response
+
+    @staticmethod
+    def _transient_scheduled(entry: WorkflowEntry, wft: WorkflowTaskInfo) -> HistoryEvent:
+        m = Mutation(copy.copy(entry.state), wft.scheduled_time)
+        m.state.next_event_id = wft.scheduled_event_id
+        return m.add_scheduled_event(wft.attempt)
 
     def _workflow_task_response(
         self, entry: WorkflowEntry, wft: WorkflowTaskInfo, history: list[HistoryEvent]
@@ -338,6 +356,8 @@ class WorkflowOps(QueryOps):
                 )
                 return RespondWorkflowTaskCompletedResponse()
             m = Mutation(state, self.clock())
+            if wft.transient:
+                self._write_transient_events(m, wft)
             completed = m.add_event(
                 EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
                 scheduled_event_id=wft.scheduled_event_id,
@@ -395,6 +415,23 @@ class WorkflowOps(QueryOps):
             eager.append((info, scheduled))
         return eager
 
+    @staticmethod
+    def _write_transient_events(m: Mutation, wft: WorkflowTaskInfo) -> None:
+        """A transient attempt completed: its Scheduled and Started events enter history now,
+        with the ids the worker saw (nothing was appended meanwhile: new events are buffered)."""
+        scheduled = m.add_scheduled_event(wft.attempt)
+        scheduled.event_time.FromNanoseconds(int(wft.scheduled_time * 1e9))
+        started = m.add_event(
+            EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+            scheduled_event_id=scheduled.event_id,
+            identity=wft.identity,
+            request_id=wft.request_id,
+        )
+        started.event_time.FromNanoseconds(int(wft.started_time * 1e9))
+        if (scheduled.event_id, started.event_id) != (wft.scheduled_event_id, wft.started_event_id):
+            raise RuntimeError("transient workflow task ids moved")  # a bug: fails the RPC as INTERNAL
+        wft.transient = False
+
     async def fail_workflow_task(self, req: RespondWorkflowTaskFailedRequest) -> None:
         token = decode_token(req.task_token)
         async with self.locks.hold(token.namespace_id, token.workflow_id):
@@ -409,21 +446,26 @@ class WorkflowOps(QueryOps):
         wft = state.workflow_task
         assert wft is not None
         m = Mutation(state, self.clock())
-        m.add_event(
-            EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
-            scheduled_event_id=wft.scheduled_event_id,
-            started_event_id=wft.started_event_id,
-            cause=cause,
-            failure=failure,
-            identity=identity,
-        )
-        await self._retry_workflow_task(entry, m, wft.attempt + 1)
+        if not wft.transient:  # a failing retry leaves no trace
+            m.add_event(
+                EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+                scheduled_event_id=wft.scheduled_event_id,
+                started_event_id=wft.started_event_id,
+                cause=cause,
+                failure=failure,
+                identity=identity,
+            )
+        await self._retry_workflow_task(entry, m, wft.attempt)
 
-    async def _retry_workflow_task(self, entry: WorkflowEntry, m: Mutation, attempt: int) -> None:
+    async def _retry_workflow_task(self, entry: WorkflowEntry, m: Mutation, failed_attempt: int) -> None:
+        """Schedule the next attempt. A task that failed on a sticky queue is first retried on
+        the normal queue as the same attempt; new events make the retry a normal task again."""
         state = entry.state
         state.workflow_task = None
+        attempt = failed_attempt if state.sticky_task_queue else failed_attempt + 1
         state.sticky_task_queue = ""  # the next attempt goes to the normal queue with full history
-        m.flush_buffered_events()
+        if m.flush_buffered_events():
+            attempt = 1
         m.schedule_workflow_task(attempt=attempt)
         await self.commit(entry, m)
         self.dispatch_waiting_queries(entry)
@@ -475,13 +517,14 @@ class WorkflowOps(QueryOps):
         if wft is None or wft.scheduled_event_id != scheduled_id or wft.started_event_id != started_id:
             return
         m = Mutation(entry.state, self.clock())
-        m.add_event(
-            EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
-            scheduled_event_id=scheduled_id,
-            started_event_id=started_id,
-            timeout_type=TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE,
-        )
-        await self._retry_workflow_task(entry, m, wft.attempt + 1)
+        if not wft.transient:
+            m.add_event(
+                EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+                scheduled_event_id=scheduled_id,
+                started_event_id=started_id,
+                timeout_type=TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE,
+            )
+        await self._retry_workflow_task(entry, m, wft.attempt)
 
     # --- messages from clients ------------------------------------------------------------
 
@@ -528,7 +571,7 @@ class WorkflowOps(QueryOps):
         state = entry.state
         m = Mutation(state, self.clock())
         wft = state.workflow_task
-        if wft is not None and wft.started_event_id:
+        if wft is not None and wft.started_event_id and not wft.transient:
             m.add_event(
                 EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
                 scheduled_event_id=wft.scheduled_event_id,

@@ -128,9 +128,20 @@ async def client(engine: EngineServer) -> temporalio.client.Client:
 async def task_queue(client: temporalio.client.Client) -> AsyncIterator[str]:
     """A task queue with a running worker for every workflow and activity in sdk_app."""
     from temporalio.worker import Worker
+    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
     from tests.engine.sdk_app import ACTIVITIES, WORKFLOWS
 
     name = f"tq-{uuid.uuid4().hex[:8]}"
-    async with Worker(client, task_queue=name, workflows=WORKFLOWS, activities=ACTIVITIES):  # type: ignore[arg-type]
+    # the flaky-task test's counters must be shared with the sandbox, not re-imported inside it
+    runner = SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("tests.engine.wft_failures")
+    )
+    async with Worker(
+        client,
+        task_queue=name,
+        workflows=WORKFLOWS,
+        activities=ACTIVITIES,  # type: ignore[arg-type]
+        workflow_runner=runner,
+    ):
         yield name

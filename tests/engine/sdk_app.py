@@ -168,6 +168,23 @@ class TimerBetweenActivitiesWorkflow:
         return [first, second]
 
 
+with workflow.unsafe.imports_passed_through():
+    import tests.engine.wft_failures as wft_failures
+
+
+@workflow.defn
+class FlakyTaskWorkflow:
+    """Its workflow task fails (a bug in workflow code) a set number of times, then succeeds."""
+
+    @workflow.run
+    async def run(self) -> str:
+        workflow_id = workflow.info().workflow_id
+        if wft_failures.REMAINING_FAILURES.get(workflow_id, 0) > 0:
+            wft_failures.REMAINING_FAILURES[workflow_id] -= 1
+            raise RuntimeError("a bug in the workflow code")
+        return "recovered"
+
+
 @workflow.defn
 class WaitForeverWorkflow:
     @workflow.run
@@ -203,5 +220,6 @@ WORKFLOWS = [
     WaitForeverWorkflow,
     CancelActivityWorkflow,
     TimerBetweenActivitiesWorkflow,
+    FlakyTaskWorkflow,
 ]
 ACTIVITIES = [greet, flaky, refuse, sleep_for, count_with_heartbeats, heartbeat_until_cancelled, record_run]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from temporalio.api.enums.v1 import EventType
@@ -190,3 +191,24 @@ async def test_describe_shows_status_and_pending_activity(client: Client, task_q
     assert pending.attempt == 1
     await handle.terminate(reason="done looking")
     assert (await handle.describe()).status == WorkflowExecutionStatus.TERMINATED
+
+
+async def test_retried_workflow_tasks_stay_out_of_history(client: Client, task_queue: str) -> None:
+    """Temporal's transient workflow tasks: only the first failure is recorded; the attempt
+    that finally succeeds is written with its attempt number."""
+    from tests.engine import wft_failures
+    from tests.engine.sdk_app import FlakyTaskWorkflow
+
+    workflow_id = new_id()
+    wft_failures.REMAINING_FAILURES[workflow_id] = 3
+    # the SDK reports only the first failure and lets later attempts time out: keep that short
+    result = await client.execute_workflow(
+        FlakyTaskWorkflow.run, id=workflow_id, task_queue=task_queue, task_timeout=timedelta(seconds=1)
+    )
+    assert result == "recovered"
+    events = (await client.get_workflow_handle(workflow_id).fetch_history()).events
+    types = [e.event_type for e in events]
+    assert types.count(EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED) == 1
+    scheduled = [e for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED]
+    assert [e.workflow_task_scheduled_event_attributes.attempt for e in scheduled] == [1, 4]
+    assert [e.event_id for e in events] == list(range(1, len(events) + 1))
