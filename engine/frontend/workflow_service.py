@@ -18,6 +18,8 @@ from temporalio.api.workflowservice.v1 import (
     GetSystemInfoResponse,
     GetWorkflowExecutionHistoryRequest,
     GetWorkflowExecutionHistoryResponse,
+    GetWorkflowExecutionHistoryReverseRequest,
+    GetWorkflowExecutionHistoryReverseResponse,
     ListNamespacesRequest,
     ListNamespacesResponse,
     PollActivityTaskQueueRequest,
@@ -309,6 +311,20 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
             close_event_only=close_only,
         )
         response = GetWorkflowExecutionHistoryResponse(next_page_token=token)
+        response.history.events.extend(events)
+        return response
+
+    @rpc
+    async def GetWorkflowExecutionHistoryReverse(  # type: ignore[override]
+        self, request: GetWorkflowExecutionHistoryReverseRequest, context: Context
+    ) -> GetWorkflowExecutionHistoryReverseResponse:
+        ns = await self.namespaces.ref(request.namespace)
+        require_execution(request.execution)
+        key = await self.history.resolve(ns, request.execution)
+        events, token = await self.history.read_history_reverse(
+            key, page_size=request.maximum_page_size, page_token=request.next_page_token
+        )
+        response = GetWorkflowExecutionHistoryReverseResponse(next_page_token=token)
         response.history.events.extend(events)
         return response
 

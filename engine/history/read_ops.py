@@ -30,12 +30,38 @@ def decode_page_token(token: bytes) -> int:
     return value
 
 
+def encode_reverse_token(last_event_id: int) -> bytes:
+    return b"r1" + struct.pack(">Q", last_event_id)
+
+
+def decode_reverse_token(token: bytes) -> int:
+    if len(token) != 10 or not token.startswith(b"r1"):
+        raise InvalidArgument("next_page_token is malformed")
+    return int(struct.unpack(">Q", token[2:])[0])
+
+
 class ReadOps(HistoryCore):
     long_poll_seconds = LONG_POLL_SECONDS
 
     async def describe(self, key: ExecutionKey) -> DescribeWorkflowExecutionResponse:
         entry = await self.load(key)
         return describe_run(entry, len(await self.history_of(entry)))
+
+    async def read_history_reverse(
+        self, key: ExecutionKey, *, page_size: int, page_token: bytes
+    ) -> tuple[list[HistoryEvent], bytes]:
+        """Newest events first (GetWorkflowExecutionHistoryReverse), `page_size` at a time."""
+        if page_size < 0:
+            raise InvalidArgument("maximum_page_size must not be negative")
+        page_size = page_size or DEFAULT_PAGE_SIZE
+        entry = await self.load(key)
+        events = await self.history_of(entry)
+        last = decode_reverse_token(page_token) if page_token else len(events)
+        if last > len(events):
+            raise InvalidArgument("next_page_token is malformed")
+        first = max(0, last - page_size)
+        page = list(reversed(events[first:last]))
+        return page, encode_reverse_token(first) if first > 0 else b""
 
     async def read_history(
         self,

@@ -70,6 +70,12 @@ async def record_run(key: str) -> str:
     return key
 
 
+@activity.defn
+async def complete_later() -> str:
+    """Hands its completion to someone else (the test completes it by workflow and activity id)."""
+    activity.raise_complete_async()
+
+
 @dataclass
 class ActivityCall:
     activity: str
@@ -186,6 +192,27 @@ class FlakyTaskWorkflow:
 
 
 @workflow.defn
+class PatchedMemoWorkflow:
+    """Uses a patch marker and upserts its memo: RecordMarker, UpsertWorkflowSearchAttributes and
+    ModifyWorkflowProperties commands."""
+
+    @workflow.run
+    async def run(self) -> str:
+        version = "new" if workflow.patched("use-new-greeting") else "old"
+        workflow.upsert_memo({"stage": "done"})
+        return version
+
+
+@workflow.defn
+class AsyncCompletionWorkflow:
+    @workflow.run
+    async def run(self) -> str:
+        return await workflow.execute_activity(
+            complete_later, start_to_close_timeout=timedelta(seconds=30), activity_id="completed-elsewhere"
+        )
+
+
+@workflow.defn
 class WaitForeverWorkflow:
     @workflow.run
     async def run(self) -> None:
@@ -221,5 +248,16 @@ WORKFLOWS = [
     CancelActivityWorkflow,
     TimerBetweenActivitiesWorkflow,
     FlakyTaskWorkflow,
+    PatchedMemoWorkflow,
+    AsyncCompletionWorkflow,
 ]
-ACTIVITIES = [greet, flaky, refuse, sleep_for, count_with_heartbeats, heartbeat_until_cancelled, record_run]
+ACTIVITIES = [
+    greet,
+    flaky,
+    refuse,
+    sleep_for,
+    count_with_heartbeats,
+    heartbeat_until_cancelled,
+    record_run,
+    complete_later,
+]
