@@ -47,11 +47,12 @@ from engine.history.state import (
 )
 from engine.history.tokens import KIND_WORKFLOW_TASK, TaskToken, decode_token, encode_token
 from engine.matching.task_queues import KIND_WORKFLOW, QueueKey, Task
-from engine.persistence.records import CurrentRunConflict, CurrentRunWrite, ExecutionKey
+from engine.persistence.records import CurrentRun, CurrentRunConflict, CurrentRunWrite, ExecutionKey
 
 DEFAULT_WORKFLOW_TASK_TIMEOUT = 10.0
 MAX_WORKFLOW_TASK_TIMEOUT = 120.0
 FAILED_STATUSES = {STATUS_FAILED, STATUS_CANCELED, STATUS_TERMINATED, STATUS_TIMED_OUT}
+MAX_START_ROUNDS = 4  # optimistic create → policy → create again; more means a pathological race
 MAX_EAGER_ACTIVITIES = 8  # activities one workflow task completion may hand back eagerly
 MAX_REMEMBERED_SIGNAL_IDS = 100  # request ids kept to make retried signals idempotent
 
@@ -80,62 +81,81 @@ class WorkflowOps(QueryOps):
         """
         request_id = req.request_id or str(uuid.uuid4())
         async with self.locks.hold(ns.id, req.workflow_id):
-            current = await self.store.get_current_run(ns.id, req.workflow_id)
-            if current is not None and current.running:
-                if current.start_request_id == request_id:
-                    return current.run_id, True  # a retried request: the same run
-                policy = req.workflow_id_conflict_policy
-                if signal is not None and policy in (
-                    WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED,
-                    WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-                ):
-                    key = ExecutionKey(ns.id, req.workflow_id, current.run_id)
-                    await self._signal_locked(key, signal)
-                    return current.run_id, False
-                if policy == WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
-                    return current.run_id, False
-                if policy != WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
-                    raise WorkflowAlreadyStarted(
-                        "Workflow execution is already running. "
-                        f"WorkflowId: {req.workflow_id}, RunId: {current.run_id}.",
-                        start_request_id=current.start_request_id,
-                        run_id=current.run_id,
-                    )
-                entry = await self.load(ExecutionKey(ns.id, req.workflow_id, current.run_id))
-                await self._terminate_locked(entry, "terminated by a new start (TERMINATE_EXISTING)", None, "")
-                current = await self.store.get_current_run(ns.id, req.workflow_id)
-            elif current is not None:
-                reuse = req.workflow_id_reuse_policy
-                if reuse == WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE or (
-                    reuse == WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
-                    and current.status not in FAILED_STATUSES
-                ):
-                    raise WorkflowAlreadyStarted(
-                        f"Workflow execution already finished and WorkflowIdReusePolicy is "
-                        f"{WorkflowIdReusePolicy.Name(reuse)}. WorkflowId: {req.workflow_id}, RunId: {current.run_id}.",
-                        start_request_id=current.start_request_id,
-                        run_id=current.run_id,
-                    )
-            run_id = new_run_id()
-            entry, m = self._new_run(ns, req, run_id, request_id, signal)
-            write = CurrentRunWrite(
-                run_id=run_id,
-                running=True,
-                start_request_id=request_id,
-                status=1,
-                expected_run_id=current.run_id if current else None,
+            # Optimistic: most starts use a fresh id, so try to create the run straight away;
+            # the store refuses it (CurrentRunConflict, naming the current run) if the id is
+            # taken, and only then are the reuse and conflict policies consulted.
+            current: CurrentRun | None = None
+            for _ in range(MAX_START_ROUNDS):
+                if current is not None:
+                    decided = await self._apply_start_policies(ns, req, request_id, signal, current)
+                    if decided is not None:
+                        return decided
+                    # the id may be reused: replace the current run (closed, or terminated just now)
+                run_id = new_run_id()
+                entry, m = self._new_run(ns, req, run_id, request_id, signal)
+                write = CurrentRunWrite(
+                    run_id=run_id,
+                    running=True,
+                    start_request_id=request_id,
+                    status=1,
+                    expected_run_id=current.run_id if current else None,
+                )
+                self.entries[entry.key] = entry
+                try:
+                    await self.commit(entry, m, create=True, current=write)
+                except CurrentRunConflict as exc:
+                    current = exc.current
+                    continue
+                return run_id, True
+            raise WorkflowAlreadyStarted(
+                f"Workflow execution is already running. WorkflowId: {req.workflow_id}.",
+                start_request_id=current.start_request_id if current else "",
+                run_id=current.run_id if current else "",
             )
-            self.entries[entry.key] = entry
-            try:
-                await self.commit(entry, m, create=True, current=write)
-            except CurrentRunConflict as exc:  # another engine process won the race
-                other = exc.current
+
+    async def _apply_start_policies(
+        self,
+        ns: NamespaceRef,
+        req: StartWorkflowExecutionRequest,
+        request_id: str,
+        signal: StartSignal | None,
+        current: CurrentRun,
+    ) -> tuple[str, bool] | None:
+        """What a start does when the id is taken: an answer, an error, or None to go ahead
+        with a new run (after terminating the running one for TERMINATE_EXISTING)."""
+        if current.running:
+            if current.start_request_id == request_id:
+                return current.run_id, True  # a retried request: the same run
+            policy = req.workflow_id_conflict_policy
+            if signal is not None and policy in (
+                WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED,
+                WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+            ):
+                await self._signal_locked(ExecutionKey(ns.id, req.workflow_id, current.run_id), signal)
+                return current.run_id, False
+            if policy == WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
+                return current.run_id, False
+            if policy != WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
                 raise WorkflowAlreadyStarted(
-                    f"Workflow execution is already running. WorkflowId: {req.workflow_id}.",
-                    start_request_id=other.start_request_id if other else "",
-                    run_id=other.run_id if other else "",
-                ) from None
-            return run_id, True
+                    f"Workflow execution is already running. WorkflowId: {req.workflow_id}, RunId: {current.run_id}.",
+                    start_request_id=current.start_request_id,
+                    run_id=current.run_id,
+                )
+            entry = await self.load(ExecutionKey(ns.id, req.workflow_id, current.run_id))
+            await self._terminate_locked(entry, "terminated by a new start (TERMINATE_EXISTING)", None, "")
+            return None
+        reuse = req.workflow_id_reuse_policy
+        if reuse == WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE or (
+            reuse == WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
+            and current.status not in FAILED_STATUSES
+        ):
+            raise WorkflowAlreadyStarted(
+                f"Workflow execution already finished and WorkflowIdReusePolicy is "
+                f"{WorkflowIdReusePolicy.Name(reuse)}. WorkflowId: {req.workflow_id}, RunId: {current.run_id}.",
+                start_request_id=current.start_request_id,
+                run_id=current.run_id,
+            )
+        return None
 
     def _new_run(
         self,
