@@ -21,12 +21,16 @@ class EngineConfig:
     dev: bool = False
     # How long shutdown lets in-flight RPCs finish before cancelling them.
     grace_period: float = DEFAULT_GRACE_PERIOD
+    # runs kept in memory; more are reloaded from the store on demand
+    cache_size: int = 10_000
     database: DatabaseUrl = field(init=False)
 
     def __post_init__(self) -> None:
         if not self.host:
             raise ConfigError("--host must not be empty")
         _check_port_range(self.port)
+        if self.cache_size < 1:
+            raise ConfigError(f"cache size {self.cache_size} must be at least 1")
         if self.grace_period < 0:
             raise ConfigError(f"grace period {self.grace_period} must not be negative")
         object.__setattr__(self, "database", parse_database_url(self.db_url))

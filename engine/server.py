@@ -50,7 +50,7 @@ class EngineServer:
         ensure_port_free(config.host, config.port)
         store = await open_store(config.database)
         try:
-            history = HistoryService(store, Matching())
+            history = HistoryService(store, Matching(), cache_size=config.cache_size)
             namespaces = NamespaceRegistry(store)
             if config.dev:
                 await namespaces.ensure(DEV_NAMESPACE)

@@ -8,7 +8,8 @@ committed bytes.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,11 +63,60 @@ def events_from_batches(batches: list[HistoryBatch]) -> list[HistoryEvent]:
     return events
 
 
+class WorkflowCache:
+    """Cached runs, least recently used first out once there are more than `capacity`.
+
+    A run is never evicted while someone uses it (its workflow lock is held or awaited, a
+    history long poll or a query waits on it): two live copies of one run would fight over its
+    `db_version`. Evicting is otherwise always safe: the store has everything.
+    """
+
+    def __init__(self, capacity: int, in_use: Callable[[ExecutionKey], bool]) -> None:
+        self.capacity = capacity
+        self._in_use = in_use
+        self._entries: OrderedDict[ExecutionKey, WorkflowEntry] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def get(self, key: ExecutionKey) -> WorkflowEntry | None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry
+
+    def __setitem__(self, key: ExecutionKey, entry: WorkflowEntry) -> None:
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        if len(self._entries) > self.capacity:
+            self._evict()
+
+    def pop(self, key: ExecutionKey, default: WorkflowEntry | None = None) -> WorkflowEntry | None:
+        return self._entries.pop(key, default)
+
+    def _evict(self) -> None:
+        excess = len(self._entries) - self.capacity
+        for key in list(self._entries)[: excess * 2 + 8]:  # look a little past the excess
+            if excess <= 0:
+                return
+            entry = self._entries[key]
+            if entry.waiters or entry.queries or self._in_use(key):
+                continue
+            del self._entries[key]
+            excess -= 1
+
+
 class LockTable:
     """One asyncio lock per (namespace id, workflow id), dropped when nobody holds or awaits it."""
 
     def __init__(self) -> None:
         self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+
+    def busy(self, namespace_id: str, workflow_id: str) -> bool:
+        return (namespace_id, workflow_id) in self._locks
 
     @asynccontextmanager
     async def hold(self, namespace_id: str, workflow_id: str) -> AsyncIterator[None]:

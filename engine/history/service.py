@@ -20,7 +20,7 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import History, HistoryEvent
 
-from engine.history.cache import LockTable, WorkflowEntry, events_from_batches
+from engine.history.cache import LockTable, WorkflowCache, WorkflowEntry, events_from_batches
 from engine.history.errors import NotFound, WorkflowNotRunning
 from engine.history.mutation import DEFAULT_STICKY_SCHEDULE_TO_START, Mutation
 from engine.history.state import MutableState, encode_state
@@ -37,6 +37,7 @@ from engine.timers.timer_queue import TimerQueue
 log = logging.getLogger("engine.history")
 
 RECOVERY_PAGE = 500
+DEFAULT_CACHE_SIZE = 10_000  # runs kept in memory; Temporal's default host cache holds 128k
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,19 @@ class NamespaceRef:
 class HistoryCore:
     """Cache, locks, commit and side effects; the operations live in the mixins below."""
 
-    def __init__(self, store: Store, matching: Matching, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: Store,
+        matching: Matching,
+        *,
+        clock: Callable[[], float] = time.time,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+    ) -> None:
         self.store = store
         self.matching = matching
         self.clock = clock
         self.locks = LockTable()
-        self.entries: dict[ExecutionKey, WorkflowEntry] = {}
+        self.entries = WorkflowCache(cache_size, lambda key: self.locks.busy(key.namespace_id, key.workflow_id))
         self.timers = TimerQueue(self._on_timer)
 
     # --- lifecycle ------------------------------------------------------------------------
