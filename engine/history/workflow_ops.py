@@ -35,6 +35,7 @@ from engine.history.events import duration, make_event, seconds_of
 from engine.history.ids import new_run_id
 from engine.history.mutation import Mutation
 from engine.history.query_ops import QueryOps
+from engine.history.read_ops import encode_page_token
 from engine.history.service import NamespaceRef, execution_of
 from engine.history.state import (
     STATUS_CANCELED,
@@ -52,6 +53,7 @@ from engine.persistence.records import CurrentRun, CurrentRunConflict, CurrentRu
 DEFAULT_WORKFLOW_TASK_TIMEOUT = 10.0
 MAX_WORKFLOW_TASK_TIMEOUT = 120.0
 FAILED_STATUSES = {STATUS_FAILED, STATUS_CANCELED, STATUS_TERMINATED, STATUS_TIMED_OUT}
+WORKFLOW_TASK_HISTORY_PAGE = 256  # events inline in a workflow task, as Temporal's historyMaxPageSize
 MAX_START_ROUNDS = 4  # optimistic create → policy → create again; more means a pathological race
 MAX_EAGER_ACTIVITIES = 8  # activities one workflow task completion may hand back eagerly
 MAX_REMEMBERED_SIGNAL_IDS = 100  # request ids kept to make retried signals idempotent
@@ -336,7 +338,12 @@ class WorkflowOps(QueryOps):
         response.workflow_type.name = state.workflow_type
         response.workflow_execution_task_queue.name = state.task_queue
         response.workflow_execution_task_queue.kind = TaskQueueKind.TASK_QUEUE_KIND_NORMAL
-        response.history.events.extend(history)
+        if len(history) > WORKFLOW_TASK_HISTORY_PAGE and not wft.transient and history[0].event_id == 1:
+            # a long history travels in pages: the worker fetches the rest with this token
+            response.history.events.extend(history[:WORKFLOW_TASK_HISTORY_PAGE])
+            response.next_page_token = encode_page_token(WORKFLOW_TASK_HISTORY_PAGE + 1)
+        else:
+            response.history.events.extend(history)
         response.scheduled_time.FromNanoseconds(int(wft.scheduled_time * 1e9))
         response.started_time.FromNanoseconds(int(wft.started_time * 1e9))
         return response

@@ -213,6 +213,17 @@ class AsyncCompletionWorkflow:
 
 
 @workflow.defn
+class ManyTimersWorkflow:
+    """A long history: `count` short timers in a row (about five events each)."""
+
+    @workflow.run
+    async def run(self, count: int) -> int:
+        for _ in range(count):
+            await workflow.sleep(0.001)
+        return count
+
+
+@workflow.defn
 class WaitForeverWorkflow:
     @workflow.run
     async def run(self) -> None:
@@ -250,6 +261,7 @@ WORKFLOWS = [
     FlakyTaskWorkflow,
     PatchedMemoWorkflow,
     AsyncCompletionWorkflow,
+    ManyTimersWorkflow,
 ]
 ACTIVITIES = [
     greet,

@@ -12,6 +12,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError,
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
+from engine.server import EngineServer
 from tests.engine.sdk_app import (
     WORKFLOWS,
     ActivityCall,
@@ -212,3 +213,38 @@ async def test_retried_workflow_tasks_stay_out_of_history(client: Client, task_q
     scheduled = [e for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED]
     assert [e.workflow_task_scheduled_event_attributes.attempt for e in scheduled] == [1, 4]
     assert [e.event_id for e in events] == list(range(1, len(events) + 1))
+
+
+async def test_a_long_history_reaches_an_uncached_worker_in_pages(client: Client, engine: EngineServer) -> None:
+    """With no run cache the worker replays the whole history on every task; past 256 events the
+    task carries the first page and a token, and the worker fetches the rest."""
+    from temporalio.worker import Worker
+
+    from tests.engine.sdk_app import ACTIVITIES, ManyTimersWorkflow
+
+    history_service = engine._history
+    assert history_service is not None
+    later_pages: list[bytes] = []
+    read_history = history_service.read_history
+
+    async def spy(key, *, page_token: bytes, **kwargs):
+        if page_token:
+            later_pages.append(page_token)
+        return await read_history(key, page_token=page_token, **kwargs)
+
+    history_service.read_history = spy  # type: ignore[method-assign]
+    queue = f"uncached-{new_id()}"
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=WORKFLOWS,
+        activities=ACTIVITIES,  # type: ignore[arg-type]
+        max_cached_workflows=0,
+    ):
+        handle = await client.start_workflow(ManyTimersWorkflow.run, 70, id=new_id(), task_queue=queue)
+        assert await handle.result() == 70
+    assert later_pages  # the worker fetched pages after the first
+    history = await handle.fetch_history()
+    assert len(history.events) > 300
+    result = await Replayer(workflows=WORKFLOWS).replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None
