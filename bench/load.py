@@ -66,7 +66,7 @@ async def _connect(port: int) -> Client:
             await asyncio.sleep(0.1)
 
 
-async def _run(port: int, engine_pid: int, total: int, concurrency: int, sandboxed: bool) -> None:
+async def _run(port: int, engine_pid: int, total: int, concurrency: int, sandboxed: bool, eager: bool) -> None:
     client = await _connect(port)
     queue = f"bench-{uuid.uuid4().hex[:6]}"
     runner = {} if sandboxed else {"workflow_runner": UnsandboxedWorkflowRunner()}
@@ -87,7 +87,10 @@ async def _run(port: int, engine_pid: int, total: int, concurrency: int, sandbox
         async def drive() -> None:
             for i in pending:
                 t0 = time.perf_counter()
-                await client.execute_workflow(OneActivity.run, "x", id=f"{queue}-{i}", task_queue=queue)
+                handle = await client.start_workflow(
+                    OneActivity.run, "x", id=f"{queue}-{i}", task_queue=queue, request_eager_start=eager
+                )
+                await handle.result()
                 latencies.append(time.perf_counter() - t0)
 
         cpu0, t0 = _cpu_seconds(engine_pid), time.perf_counter()
@@ -106,6 +109,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--pg", help="PostgreSQL server URL; a fresh database is created and dropped")
     parser.add_argument("--sandboxed", action="store_true", help="use the SDK's default sandboxed workflow runner")
+    parser.add_argument("--eager-start", action="store_true", help="start workflows with request_eager_start")
     args = parser.parse_args()
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -124,8 +128,9 @@ def main() -> None:
         )
         try:
             store = "PostgreSQL" if args.pg else "SQLite"
-            print(f"{args.workflows} one-activity workflows, {args.concurrency} at a time, store {store}")
-            asyncio.run(_run(port, engine.pid, args.workflows, args.concurrency, args.sandboxed))
+            mode = ", eager start" if args.eager_start else ""
+            print(f"{args.workflows} one-activity workflows, {args.concurrency} at a time, store {store}{mode}")
+            asyncio.run(_run(port, engine.pid, args.workflows, args.concurrency, args.sandboxed, args.eager_start))
         finally:
             engine.terminate()
             engine.wait(timeout=30)

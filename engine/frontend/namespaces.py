@@ -32,7 +32,11 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def describe_of(record: NamespaceRecord) -> DescribeNamespaceResponse:
-    return DescribeNamespaceResponse.FromString(record.data)
+    response = DescribeNamespaceResponse.FromString(record.data)
+    # what this engine serves, whenever the namespace was registered (never worker_heartbeats:
+    # the TypeScript SDK would then call RecordWorkerHeartbeat, which is not served)
+    response.namespace_info.capabilities.eager_workflow_start = True
+    return response
 
 
 class NamespaceRegistry:

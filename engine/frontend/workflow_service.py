@@ -144,7 +144,7 @@ def system_capabilities() -> GetSystemInfoResponse.Capabilities:
         encoded_failure_attributes=True,
         upsert_memo=True,
         sdk_metadata=True,
-        eager_workflow_start=False,
+        eager_workflow_start=True,
         supports_schedules=False,
         build_id_based_versioning=False,
         count_group_by_execution_status=False,
@@ -220,8 +220,12 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
     ) -> StartWorkflowExecutionResponse:
         ns = await self.namespaces.ref(request.namespace)
         validate_start(request)
-        run_id, started = await self.history.start_workflow(ns, request)
-        return StartWorkflowExecutionResponse(run_id=run_id, started=started)
+        eager: list[PollWorkflowTaskQueueResponse] = []
+        run_id, started = await self.history.start_workflow(ns, request, eager=eager)
+        response = StartWorkflowExecutionResponse(run_id=run_id, started=started)
+        if eager:
+            response.eager_workflow_task.CopyFrom(eager[0])
+        return response
 
     @rpc
     async def SignalWorkflowExecution(  # type: ignore[override]

@@ -74,9 +74,16 @@ class WorkflowOps(QueryOps):
     # --- start ----------------------------------------------------------------------------
 
     async def start_workflow(
-        self, ns: NamespaceRef, req: StartWorkflowExecutionRequest, signal: StartSignal | None = None
+        self,
+        ns: NamespaceRef,
+        req: StartWorkflowExecutionRequest,
+        signal: StartSignal | None = None,
+        eager: list[PollWorkflowTaskQueueResponse] | None = None,
     ) -> tuple[str, bool]:
         """Start a run; returns (run id, started). Raises WorkflowAlreadyStarted per the policies.
+
+        With `eager` (a list to fill) and `request_eager_execution`, a new run's first workflow
+        task starts in the same transition and is appended to `eager` for the caller's worker.
 
         With `signal` (signal-with-start) a running workflow is signalled instead of refused, and
         a new run gets the signal right after its start event, before its first workflow task.
@@ -95,6 +102,8 @@ class WorkflowOps(QueryOps):
                     # the id may be reused: replace the current run (closed, or terminated just now)
                 run_id = new_run_id()
                 entry, m = self._new_run(ns, req, run_id, request_id, signal)
+                if eager is not None and req.request_eager_execution and not req.HasField("workflow_start_delay"):
+                    self._start_first_task_eagerly(m, req.identity)
                 write = CurrentRunWrite(
                     run_id=run_id,
                     running=True,
@@ -108,12 +117,36 @@ class WorkflowOps(QueryOps):
                 except CurrentRunConflict as exc:
                     current = exc.current
                     continue
+                wft = entry.state.workflow_task
+                if eager is not None and wft is not None and wft.started_event_id:
+                    eager.append(self._workflow_task_response(entry, wft, await self.history_of(entry)))
                 return run_id, True
             raise WorkflowAlreadyStarted(
                 f"Workflow execution is already running. WorkflowId: {req.workflow_id}.",
                 start_request_id=current.start_request_id if current else "",
                 run_id=current.run_id if current else "",
             )
+
+    @staticmethod
+    def _start_first_task_eagerly(m: Mutation, identity: str) -> None:
+        """Eager workflow start: the starter's own worker takes the first task, no poll needed."""
+        wft = m.state.workflow_task
+        if wft is None:
+            return
+        started = m.add_event(
+            EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+            scheduled_event_id=wft.scheduled_event_id,
+            identity=identity,
+            request_id=str(uuid.uuid4()),
+        )
+        wft.started_event_id = started.event_id
+        wft.started_time = m.now
+        wft.identity = identity
+        m.effects.dispatch_workflow_task = False
+        m.arm_timer(
+            m.now + wft.start_to_close_timeout, "workflow_task_timeout", wft.scheduled_event_id, started.event_id
+        )
+        m.events[0].workflow_execution_started_event_attributes.eager_execution_accepted = True
 
     async def _apply_start_policies(
         self,

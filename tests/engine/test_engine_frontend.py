@@ -37,7 +37,7 @@ async def test_the_sdk_connects_and_reads_system_info(engine: EngineServer) -> N
     assert capabilities.activity_failure_include_heartbeat
     assert capabilities.encoded_failure_attributes
     assert capabilities.upsert_memo
-    assert not capabilities.eager_workflow_start
+    assert capabilities.eager_workflow_start  # served: see test_eager_start_hands_the_first_task_to_the_starters_worker
 
 
 async def test_unimplemented_rpcs_say_so_clearly(engine: EngineServer) -> None:

@@ -248,3 +248,12 @@ async def test_a_long_history_reaches_an_uncached_worker_in_pages(client: Client
     assert len(history.events) > 300
     result = await Replayer(workflows=WORKFLOWS).replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
+
+
+async def test_eager_start_hands_the_first_task_to_the_starters_worker(client: Client, task_queue: str) -> None:
+    handle = await client.start_workflow(
+        HelloWorkflow.run, "eager", id=new_id(), task_queue=task_queue, request_eager_start=True
+    )
+    assert await handle.result() == "Hello, eager!"
+    started = (await handle.fetch_history()).events[0].workflow_execution_started_event_attributes
+    assert started.eager_execution_accepted
