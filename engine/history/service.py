@@ -141,12 +141,13 @@ class HistoryCore:
     ) -> None:
         state = m.state
         m.finish()
-        blob = encode_state(state)
         history = None
         if m.events:
             history = HistoryBatch(
                 m.events[0].event_id, m.events[-1].event_id, History(events=m.events).SerializeToString()
             )
+            state.history_size_bytes += len(history.data)
+        blob = encode_state(state)
         current_status = None
         if not create and m.was_running and not state.running and current is None:
             current_status = (False, state.status)

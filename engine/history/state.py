@@ -100,6 +100,7 @@ class MutableState(msgspec.Struct, kw_only=True):
     search_attributes: bytes = b""  # serialized SearchAttributes (current values)
     memo: bytes = b""  # serialized Memo (current values)
     completion_event_id: int = 0
+    history_size_bytes: int = 0  # serialized size of the history written so far
 
     @property
     def running(self) -> bool:

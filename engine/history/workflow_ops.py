@@ -320,6 +320,7 @@ class WorkflowOps(QueryOps):
                 scheduled_event_id=wft.scheduled_event_id,
                 identity=identity,
                 request_id=request_id,
+                history_size_bytes=state.history_size_bytes,
             )
             if not wft.transient:
                 m.add_event(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, started.workflow_task_started_event_attributes)

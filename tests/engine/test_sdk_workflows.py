@@ -257,3 +257,16 @@ async def test_eager_start_hands_the_first_task_to_the_starters_worker(client: C
     assert await handle.result() == "Hello, eager!"
     started = (await handle.fetch_history()).events[0].workflow_execution_started_event_attributes
     assert started.eager_execution_accepted
+
+
+async def test_workflow_info_reports_the_history_size(client: Client, task_queue: str) -> None:
+    handle = await client.start_workflow(TimerWorkflow.run, 0.05, id=new_id(), task_queue=task_queue)
+    await handle.result()
+    started = [
+        e.workflow_task_started_event_attributes.history_size_bytes
+        for e in (await handle.fetch_history()).events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED
+    ]
+    assert started[0] > 0
+    assert started == sorted(started)
+    assert started[-1] > started[0]
