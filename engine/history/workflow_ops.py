@@ -425,6 +425,7 @@ class WorkflowOps(QueryOps):
                 started_event_id=wft.started_event_id,
                 identity=req.identity,
                 binary_checksum=req.binary_checksum or None,
+                worker_version=req.worker_version_stamp if req.HasField("worker_version_stamp") else None,
                 sdk_metadata=req.sdk_metadata if req.HasField("sdk_metadata") else None,
                 metering_metadata=req.metering_metadata if req.HasField("metering_metadata") else None,
             )
