@@ -31,7 +31,7 @@ def test_healthz_rejects_writes(client: Client) -> None:
 @pytest.mark.django_db(transaction=True)
 async def test_websocket_probe_round_trips_through_the_channel_layer() -> None:
     communicator = WebsocketCommunicator(application, "/ws/healthz", headers=[(b"origin", b"http://localhost")])
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=10)
     assert connected
     message = json.loads(await communicator.receive_from(timeout=5))
     expected_layer = "RedisChannelLayer" if redis_url() else "InMemoryChannelLayer"
@@ -41,7 +41,7 @@ async def test_websocket_probe_round_trips_through_the_channel_layer() -> None:
 
 async def test_websocket_probe_refuses_foreign_origins() -> None:
     communicator = WebsocketCommunicator(application, "/ws/healthz", headers=[(b"origin", b"http://evil.example")])
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=10)
     assert not connected
 
 
