@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from engine.history.activity_ops import ActivityOps
 from engine.history.read_ops import ReadOps
-from engine.history.workflow_ops import WorkflowOps
+from engine.history.start_ops import StartOps
 
 
-class HistoryService(WorkflowOps, ActivityOps, ReadOps):
+class HistoryService(StartOps, ActivityOps, ReadOps):
     pass
