@@ -7,8 +7,10 @@ Every test goes through the public `Store` methods; a few look at the database f
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import uuid
+from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -29,6 +31,7 @@ from engine.persistence.records import (
     Transition,
 )
 from engine.persistence.sqlite import SqliteStore
+from tests.support.backends import fresh_postgres_database
 
 NS = "0b9e4b7e-0000-4000-8000-000000000001"
 RUNNING, COMPLETED = 1, 2  # WorkflowExecutionStatus values
@@ -304,10 +307,19 @@ async def test_a_failing_batch_fails_every_caller_and_the_next_batch_works(engin
         await store.close()
 
 
-async def test_a_lost_postgres_connection_fails_its_batch_and_the_store_reconnects(engine_db_url: str) -> None:
+@pytest.fixture
+def postgres_engine_url() -> Iterator[str]:
+    """A fresh PostgreSQL database on every pass: this test is about PostgreSQL itself."""
+    base = os.environ.get("ENGINE_DATABASE_URL", "")
+    if not base.startswith(("postgres://", "postgresql://")):
+        base = os.environ.get("SUNDIAL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432") + "/postgres"
+    with fresh_postgres_database(base, "sundial_engine_pg") as url:
+        yield url.replace("postgres://", "postgresql://", 1)
+
+
+async def test_a_lost_postgres_connection_fails_its_batch_and_the_store_reconnects(postgres_engine_url: str) -> None:
+    engine_db_url = postgres_engine_url
     url = parse_database_url(engine_db_url)
-    if url.dialect != "postgresql":
-        pytest.skip("PostgreSQL only")
     store = PostgresStore(url, pool_min_size=1, pool_max_size=1)
     await store.open()
     try:
