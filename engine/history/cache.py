@@ -29,6 +29,8 @@ class WorkflowEntry:
     events: list[HistoryEvent] | None = None  # the run's history once loaded
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
     queries: dict[str, Any] = field(default_factory=dict)  # query id → PendingQuery (memory only)
+    # True while a commit is in flight: `state` already holds the change, `events` not yet
+    committing: bool = False
 
     @classmethod
     def from_row(cls, row: ExecutionRow) -> WorkflowEntry:
@@ -42,6 +44,11 @@ class WorkflowEntry:
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
+
+    async def settled(self) -> None:
+        """Wait out an in-flight commit, so that state and events agree (for lock-free readers)."""
+        while self.committing:
+            await self.wait_for_change(60.0)
 
     async def wait_for_change(self, timeout: float) -> bool:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()

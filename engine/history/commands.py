@@ -43,18 +43,22 @@ CLOSE_COMMANDS = {
 
 
 def apply_commands(m: Mutation, commands: list[Command], completed_event_id: int) -> None:
+    """Apply every command or none. An unknown command type or a command after the one that
+    closed the workflow is a malformed request (INVALID_ARGUMENT, as Temporal answers it)."""
     for index, command in enumerate(commands):
         if not m.state.running:
-            name = _command_name(command.command_type)
-            raise CommandError(
-                Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
-                f"command {index} ({name}) follows a command that closed the workflow",
+            closing = _command_name(commands[index - 1].command_type)
+            raise InvalidArgument(
+                f"invalid command sequence: command {index} ({_command_name(command.command_type)}) "
+                f"follows {closing}, which must be the last command"
             )
         handler = _HANDLERS.get(command.command_type)
         if handler is None:
+            cause = _UNSUPPORTED.get(command.command_type)
+            if cause is None:
+                raise InvalidArgument(f"unknown command type: {_command_name(command.command_type)}")
             raise CommandError(
-                Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
-                f"command type {_command_name(command.command_type)} is not supported by this engine",
+                cause, f"command type {_command_name(command.command_type)} is not supported by this engine yet"
             )
         handler(m, command, completed_event_id)
 
@@ -326,6 +330,30 @@ _HANDLERS: dict[int, Callable[[Mutation, Command, int], None]] = {
     CommandType.COMMAND_TYPE_RECORD_MARKER: _record_marker,
     CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: _upsert_search_attributes,
     CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: _modify_properties,
+}
+
+# Commands Temporal knows that this engine does not run yet: the task fails with the cause
+# Temporal gives their bad attributes (never UNHANDLED_COMMAND, which is retried at once).
+_UNSUPPORTED: dict[int, int] = {
+    CommandType.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION: (
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES
+    ),
+    CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: (
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES
+    ),
+    CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION: (
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES
+    ),
+    CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION: (
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES
+    ),
+    CommandType.COMMAND_TYPE_PROTOCOL_MESSAGE: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE,
+    CommandType.COMMAND_TYPE_SCHEDULE_NEXUS_OPERATION: (
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_NEXUS_OPERATION_ATTRIBUTES
+    ),
+    CommandType.COMMAND_TYPE_REQUEST_CANCEL_NEXUS_OPERATION: (
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_NEXUS_OPERATION_ATTRIBUTES
+    ),
 }
 
 __all__ = ["CLOSE_COMMANDS", "CommandError", "WorkflowTaskFailedCause", "apply_commands"]

@@ -44,7 +44,7 @@ class ReadOps(HistoryCore):
     long_poll_seconds = LONG_POLL_SECONDS
 
     async def describe(self, key: ExecutionKey) -> DescribeWorkflowExecutionResponse:
-        entry = await self.load(key)
+        entry = await self.read(key)
         return describe_run(entry, len(await self.history_of(entry)))
 
     async def read_history_reverse(
@@ -54,7 +54,7 @@ class ReadOps(HistoryCore):
         if page_size < 0:
             raise InvalidArgument("maximum_page_size must not be negative")
         page_size = page_size or DEFAULT_PAGE_SIZE
-        entry = await self.load(key)
+        entry = await self.read(key)
         events = await self.history_of(entry)
         last = decode_reverse_token(page_token) if page_token else len(events)
         if last > len(events):
@@ -77,7 +77,7 @@ class ReadOps(HistoryCore):
             raise InvalidArgument("maximum_page_size must not be negative")
         page_size = page_size or DEFAULT_PAGE_SIZE
         first = decode_page_token(page_token) if page_token else 1
-        entry = await self.load(key)
+        entry = await self.read(key)
         if close_event_only:
             if wait_new_event and entry.state.running:
                 deadline = self.clock() + self.long_poll_seconds
@@ -85,6 +85,7 @@ class ReadOps(HistoryCore):
                     remaining = deadline - self.clock()
                     if remaining <= 0 or not await entry.wait_for_change(remaining):
                         break
+                    await entry.settled()
             if entry.state.running:
                 return [], page_token or encode_page_token(1)  # poll again
             events = await self.history_of(entry)
@@ -92,6 +93,7 @@ class ReadOps(HistoryCore):
         events = await self.history_of(entry)
         if wait_new_event and entry.state.running and first >= len(events) + 1:
             await entry.wait_for_change(self.long_poll_seconds)
+            await entry.settled()
             events = await self.history_of(entry)
         page = events[first - 1 : first - 1 + page_size]
         next_id = first + len(page)

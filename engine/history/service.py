@@ -100,7 +100,15 @@ class HistoryCore:
                 raise NotFound(
                     f"workflow execution not found for workflow id {key.workflow_id!r} and run id {key.run_id!r}"
                 )
-            entry = self.entries[key] = WorkflowEntry.from_row(row)
+            entry = self.entries.get(key)  # someone else may have loaded it meanwhile: keep theirs
+            if entry is None:
+                entry = self.entries[key] = WorkflowEntry.from_row(row)
+        return entry
+
+    async def read(self, key: ExecutionKey) -> WorkflowEntry:
+        """The run for a reader that does not take the workflow lock: never mid-commit."""
+        entry = await self.load(key)
+        await entry.settled()
         return entry
 
     async def resolve(self, namespace: NamespaceRef, execution: WorkflowExecution) -> ExecutionKey:
@@ -119,8 +127,12 @@ class HistoryCore:
         return ExecutionKey(namespace.id, execution.workflow_id, current.run_id)
 
     async def history_of(self, entry: WorkflowEntry) -> list[HistoryEvent]:
-        if entry.events is None:
-            entry.events = events_from_batches(await self.store.read_history(entry.key))
+        while entry.events is None:
+            await entry.settled()
+            version = entry.db_version
+            events = events_from_batches(await self.store.read_history(entry.key))
+            if entry.events is None and entry.db_version == version and not entry.committing:
+                entry.events = events  # else a commit landed while reading: read again
         return entry.events
 
     @staticmethod
@@ -161,14 +173,18 @@ class HistoryCore:
             current=current,
             current_status=current_status,
         )
+        entry.committing = True
         try:
             await self.store.commit(transition)
         except BaseException:
+            entry.committing = False
             if create:
                 self.entries.pop(entry.key, None)
             else:
                 entry.rollback()
+            entry.notify()
             raise
+        entry.committing = False
         entry.blob = blob
         entry.db_version = 1 if create else entry.db_version + 1
         if entry.events is not None:

@@ -183,6 +183,7 @@ class WorkflowOps(QueryOps):
             or wft is None
             or wft.scheduled_event_id != token.scheduled_event_id
             or wft.started_event_id != token.started_event_id
+            or wft.attempt != token.attempt
             or not wft.started_event_id
         ):
             raise NotFound("Workflow task not found.")
@@ -228,8 +229,14 @@ class WorkflowOps(QueryOps):
                 apply_commands(m, list(req.commands), completed.event_id)
             except CommandError as exc:
                 entry.rollback()
+                if wft.attempt > 1 and exc.cause != Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND:
+                    # as Temporal: a task that keeps failing is dropped and retried once it times out
+                    raise InvalidArgument(str(exc)) from None
                 await self._fail_workflow_task_locked(entry, exc.cause, _failure(str(exc)), req.identity)
                 return RespondWorkflowTaskCompletedResponse()
+            except BaseException:
+                entry.rollback()  # a malformed request changes nothing: the task stays the worker's
+                raise
             if state.running and (m.flush_buffered_events() or req.force_create_new_workflow_task):
                 m.needs_workflow_task = True
             eager = self._start_eager_activities(m, req) if state.running else []
