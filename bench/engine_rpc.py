@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import socket
 import statistics
 import subprocess
@@ -22,6 +23,12 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
 ROOT = Path(__file__).resolve().parent.parent
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
 
 
 def _free_port() -> int:
@@ -40,7 +47,7 @@ async def _connect(port: int, deadline: float) -> Client:
             await asyncio.sleep(0.1)
 
 
-async def _run(port: int, calls: int, concurrency: int) -> None:
+async def _run(port: int, engine_pid: int, calls: int, concurrency: int) -> None:
     client = await _connect(port, time.monotonic() + 30)
     service = client.workflow_service
     request = GetSystemInfoRequest()
@@ -48,6 +55,7 @@ async def _run(port: int, calls: int, concurrency: int) -> None:
         await service.get_system_info(request)
 
     latencies = []
+    cpu0 = _cpu_seconds(engine_pid)
     started = time.perf_counter()
     for _ in range(calls):
         t0 = time.perf_counter()
@@ -57,17 +65,23 @@ async def _run(port: int, calls: int, concurrency: int) -> None:
     latencies.sort()
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[int(len(latencies) * 0.99)] * 1000
-    print(f"sequential: {calls / sequential:8.0f} calls/s   p50 {p50:.3f} ms   p99 {p99:.3f} ms")
+    cpu = (_cpu_seconds(engine_pid) - cpu0) / calls * 1e6
+    print(
+        f"sequential: {calls / sequential:8.0f} calls/s   p50 {p50:.3f} ms   p99 {p99:.3f} ms"
+        f"   engine {cpu:.0f} µs/call"
+    )
 
     async def worker(n: int) -> None:
         for _ in range(n):
             await service.get_system_info(request)
 
     per_worker = calls // concurrency
+    cpu0 = _cpu_seconds(engine_pid)
     started = time.perf_counter()
     await asyncio.gather(*(worker(per_worker) for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
-    print(f"concurrency {concurrency}: {per_worker * concurrency / elapsed:8.0f} calls/s")
+    cpu = (_cpu_seconds(engine_pid) - cpu0) / (per_worker * concurrency) * 1e6
+    print(f"concurrency {concurrency}: {per_worker * concurrency / elapsed:8.0f} calls/s   engine {cpu:.0f} µs/call")
 
 
 def main() -> None:
@@ -84,7 +98,7 @@ def main() -> None:
         )
         try:
             print(f"engine GetSystemInfo round trip ({args.calls} calls, engine in its own process)")
-            asyncio.run(_run(port, args.calls, args.concurrency))
+            asyncio.run(_run(port, engine.pid, args.calls, args.concurrency))
         finally:
             engine.terminate()
             engine.wait(timeout=15)

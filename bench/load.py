@@ -124,7 +124,7 @@ def main() -> None:
         engine = subprocess.Popen(
             [sys.executable, "-m", "engine", "--dev", "--port", str(port), "--db", db_url],
             cwd=ROOT,
-            stderr=subprocess.DEVNULL,
+            stderr=None if os.environ.get("BENCH_ENGINE_LOG") else subprocess.DEVNULL,
         )
         try:
             store = "PostgreSQL" if args.pg else "SQLite"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = EngineConfig(host=args.host, port=parse_port(args.port), db_url=args.db, dev=args.dev)
         _configure_logging()
+        tune_garbage_collector()
         run_event_loop(EngineServer(config).serve_forever())
     except ConfigError as exc:
         message = " ".join(str(exc).split())  # guarantee one line
@@ -83,6 +85,22 @@ def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
             uvloop.run(main)
             return
     asyncio.run(main)
+
+
+GC_GENERATION0_THRESHOLD = 50_000
+
+
+def tune_garbage_collector() -> None:
+    """Collect the youngest generation every 50k allocations instead of 700.
+
+    Each RPC allocates hundreds of short-lived container objects (coroutines, futures, frames,
+    tuples); almost all die by reference counting, so frequent generation-0 passes find little
+    and cost several percent of engine CPU under load. Objects alive after start-up (modules,
+    protobuf descriptors) are frozen out of every later collection.
+    """
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_GENERATION0_THRESHOLD, older, oldest)
 
 
 def _configure_logging() -> None:

@@ -83,6 +83,15 @@ class EngineServer:
             await history.stop()
         if store is not None:
             await store.close()
+            stats = getattr(store, "stats", None)
+            if stats is not None and stats.transactions:
+                log.info(
+                    "store wrote %d transitions in %d transactions (largest batch %d, %d conflicts)",
+                    stats.commits,
+                    stats.transactions,
+                    stats.largest_batch,
+                    stats.conflicts,
+                )
 
     async def serve_forever(self) -> None:
         """Serve until SIGTERM or SIGINT, then shut down gracefully."""

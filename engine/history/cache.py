@@ -27,7 +27,8 @@ class WorkflowEntry:
     blob: bytes  # the last committed encoding of `state`
     db_version: int
     events: list[HistoryEvent] | None = None  # the run's history once loaded
-    waiters: list[asyncio.Future[None]] = field(default_factory=list)
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)  # woken by every change
+    close_waiters: list[asyncio.Future[None]] = field(default_factory=list)  # woken when the run closes
     queries: dict[str, Any] = field(default_factory=dict)  # query id → PendingQuery (memory only)
     # True while a commit is in flight: `state` already holds the change, `events` not yet
     committing: bool = False
@@ -41,6 +42,9 @@ class WorkflowEntry:
 
     def notify(self) -> None:
         waiters, self.waiters = self.waiters, []
+        if self.close_waiters and not self.state.running:
+            waiters += self.close_waiters
+            self.close_waiters = []
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
@@ -51,16 +55,25 @@ class WorkflowEntry:
             await self.wait_for_change(60.0)
 
     async def wait_for_change(self, timeout: float) -> bool:
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiters.append(waiter)
-        try:
-            await asyncio.wait_for(waiter, timeout)
-            return True
-        except TimeoutError:
-            return False
-        finally:
-            if waiter in self.waiters:
-                self.waiters.remove(waiter)
+        return await _wait(self.waiters, timeout)
+
+    async def wait_for_close(self, timeout: float) -> bool:
+        """Wait until the run closes (or a commit fails); cheaper for a result long poll than
+        waking at every change of a running workflow."""
+        return await _wait(self.close_waiters, timeout)
+
+
+async def _wait(waiters: list[asyncio.Future[None]], timeout: float) -> bool:
+    waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    waiters.append(waiter)
+    try:
+        await asyncio.wait_for(waiter, timeout)
+        return True
+    except TimeoutError:
+        return False
+    finally:
+        if waiter in waiters:
+            waiters.remove(waiter)
 
 
 def events_from_batches(batches: list[HistoryBatch]) -> list[HistoryEvent]:
@@ -110,7 +123,7 @@ class WorkflowCache:
             if excess <= 0:
                 return
             entry = self._entries[key]
-            if entry.waiters or entry.queries or self._in_use(key):
+            if entry.waiters or entry.close_waiters or entry.queries or self._in_use(key):
                 continue
             del self._entries[key]
             excess -= 1

@@ -121,19 +121,28 @@ class Mutation:
         self.effects.dispatch_workflow_task = True
 
     def add_scheduled_event(self, attempt: int, *, sticky: bool = False) -> HistoryEvent:
-        state = self.state
-        event = self.add_event(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, attempt=attempt)
-        attrs = event.workflow_task_scheduled_event_attributes
-        if sticky:
-            # the worker that ran the last task has the run cached: offer it there first
-            attrs.task_queue.name = state.sticky_task_queue
-            attrs.task_queue.kind = TaskQueueKind.TASK_QUEUE_KIND_STICKY
-            attrs.task_queue.normal_name = state.task_queue
-        else:
-            attrs.task_queue.name = state.task_queue
-            attrs.task_queue.kind = TaskQueueKind.TASK_QUEUE_KIND_NORMAL
-        attrs.start_to_close_timeout.FromNanoseconds(int(state.workflow_task_timeout * 1e9))
+        event = scheduled_event(self.state, self.state.next_event_id, self.now, attempt, sticky=sticky)
+        self.events.append(event)
+        self.state.next_event_id += 1
         return event
 
     def arm_timer(self, when: float, *payload: Any) -> None:
         self.effects.timers.append((when, payload))
+
+
+def scheduled_event(
+    state: MutableState, event_id: int, now: float, attempt: int, *, sticky: bool = False
+) -> HistoryEvent:
+    """A WorkflowTaskScheduled event for the run's next task: on its sticky queue, if the worker
+    that ran the last task has the run cached, else on the normal queue."""
+    event = make_event(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, event_id, now, attempt=attempt)
+    attrs = event.workflow_task_scheduled_event_attributes
+    if sticky:
+        attrs.task_queue.name = state.sticky_task_queue
+        attrs.task_queue.kind = TaskQueueKind.TASK_QUEUE_KIND_STICKY
+        attrs.task_queue.normal_name = state.task_queue
+    else:
+        attrs.task_queue.name = state.task_queue
+        attrs.task_queue.kind = TaskQueueKind.TASK_QUEUE_KIND_NORMAL
+    attrs.start_to_close_timeout.FromNanoseconds(int(state.workflow_task_timeout * 1e9))
+    return event

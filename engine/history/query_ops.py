@@ -22,9 +22,10 @@ from temporalio.api.workflowservice.v1 import PollWorkflowTaskQueueResponse, Res
 
 from engine.history.cache import WorkflowEntry
 from engine.history.errors import InvalidArgument, NotFound
-from engine.history.service import HistoryCore, execution_of
+from engine.history.poll_responses import poll_response
+from engine.history.service import HistoryCore
 from engine.history.state import STATUS_COMPLETED
-from engine.history.tokens import KIND_QUERY_TASK, TaskToken, decode_token, encode_token
+from engine.history.tokens import KIND_QUERY_TASK, TaskToken, decode_token
 from engine.matching.task_queues import KIND_WORKFLOW, QueueKey, Task
 from engine.persistence.records import ExecutionKey
 
@@ -118,15 +119,8 @@ class QueryOps(HistoryCore):
             return None
         state = entry.state
         token = TaskToken(KIND_QUERY_TASK, state.namespace_id, state.workflow_id, state.run_id, query_id=task.query_id)
-        response = PollWorkflowTaskQueueResponse(
-            task_token=encode_token(token),
-            workflow_execution=execution_of(entry.key),
-            previous_started_event_id=state.last_completed_wft_started_event_id,
-            started_event_id=state.last_completed_wft_started_event_id,
-            query=pending.query,
-        )
-        response.workflow_type.name = state.workflow_type
-        response.workflow_execution_task_queue.name = state.task_queue
+        response = poll_response(entry, token, started_event_id=state.last_completed_wft_started_event_id)
+        response.query.CopyFrom(pending.query)
         response.history.events.extend(await self.history_of(entry))
         return response
 

@@ -83,7 +83,7 @@ class ReadOps(HistoryCore):
                 deadline = self.clock() + self.long_poll_seconds
                 while entry.state.running:
                     remaining = deadline - self.clock()
-                    if remaining <= 0 or not await entry.wait_for_change(remaining):
+                    if remaining <= 0 or not await entry.wait_for_close(remaining):
                         break
                     await entry.settled()
             if entry.state.running:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import uuid
 from dataclasses import dataclass
 
@@ -11,7 +10,6 @@ from temporalio.api.common.v1 import Header, Payloads
 from temporalio.api.enums.v1 import (
     CommandType,
     EventType,
-    TaskQueueKind,
     TimeoutType,
 )
 from temporalio.api.enums.v1 import WorkflowTaskFailedCause as Cause
@@ -29,16 +27,17 @@ from engine.history.cache import WorkflowEntry
 from engine.history.commands import CLOSE_COMMANDS, CommandError, apply_commands
 from engine.history.errors import InvalidArgument, NotFound, WorkflowNotRunning
 from engine.history.events import make_event, seconds_of
-from engine.history.mutation import Mutation
+from engine.history.mutation import Mutation, scheduled_event
+from engine.history.poll_responses import poll_response
 from engine.history.query_ops import QueryOps
 from engine.history.read_ops import encode_page_token
-from engine.history.service import NamespaceRef, execution_of
+from engine.history.service import NamespaceRef
 from engine.history.state import (
     STATUS_TERMINATED,
     ActivityInfo,
     WorkflowTaskInfo,
 )
-from engine.history.tokens import KIND_WORKFLOW_TASK, TaskToken, decode_token, encode_token
+from engine.history.tokens import KIND_WORKFLOW_TASK, TaskToken, decode_token
 from engine.matching.task_queues import KIND_WORKFLOW, QueueKey, Task
 from engine.persistence.records import ExecutionKey
 
@@ -135,9 +134,7 @@ class WorkflowOps(QueryOps):
 
     @staticmethod
     def _transient_scheduled(entry: WorkflowEntry, wft: WorkflowTaskInfo) -> HistoryEvent:
-        m = Mutation(copy.copy(entry.state), wft.scheduled_time)
-        m.state.next_event_id = wft.scheduled_event_id
-        return m.add_scheduled_event(wft.attempt)
+        return scheduled_event(entry.state, wft.scheduled_event_id, wft.scheduled_time, wft.attempt)
 
     def _workflow_task_response(
         self, entry: WorkflowEntry, wft: WorkflowTaskInfo, history: list[HistoryEvent]
@@ -152,16 +149,8 @@ class WorkflowOps(QueryOps):
             attempt=wft.attempt,
             started_event_id=wft.started_event_id,
         )
-        response = PollWorkflowTaskQueueResponse(
-            task_token=encode_token(token),
-            workflow_execution=execution_of(entry.key),
-            previous_started_event_id=state.last_completed_wft_started_event_id,
-            started_event_id=wft.started_event_id,
-            attempt=wft.attempt,
-        )
-        response.workflow_type.name = state.workflow_type
-        response.workflow_execution_task_queue.name = state.task_queue
-        response.workflow_execution_task_queue.kind = TaskQueueKind.TASK_QUEUE_KIND_NORMAL
+        response = poll_response(entry, token, started_event_id=wft.started_event_id)
+        response.attempt = wft.attempt
         if len(history) > WORKFLOW_TASK_HISTORY_PAGE and not wft.transient and history[0].event_id == 1:
             # a long history travels in pages: the worker fetches the rest with this token
             response.history.events.extend(history[:WORKFLOW_TASK_HISTORY_PAGE])

@@ -1,7 +1,6 @@
 """SQLite bodies of the namespace and execution methods: plain functions of a connection.
 
-`write_batch` runs on the writer thread; reads run on whichever thread owns the connection they
-are given. Each transition of a batch sits in its own savepoint inside one `BEGIN IMMEDIATE`
+Each transition of a batch sits in its own savepoint inside one `BEGIN IMMEDIATE`
 transaction; a step that guards a precondition and touches no row rolls back to that savepoint
 only.
 """
@@ -44,10 +43,31 @@ from engine.persistence.statements import (
 
 
 def write_batch(conn: sqlite3.Connection, transitions: Sequence[Transition]) -> list[Outcome]:
-    """Apply `transitions` in one transaction; one outcome each (None = written)."""
+    """Apply `transitions` in one transaction; one outcome each (None = written).
+
+    Savepoints cost two statements per transition, so only transitions that change the current
+    run (whose second guard fails in everyday use: a workflow id already taken) get one. For the
+    others only the first step is expected to miss, and a miss there changed nothing; should a
+    later guard miss (a bug elsewhere), the whole batch is rolled back and written again with a
+    savepoint per transition.
+    """
+    try:
+        return _write(conn, transitions, always_savepoint=False)
+    except _LaterGuardMissed:
+        return _write(conn, transitions, always_savepoint=True)
+
+
+class _LaterGuardMissed(Exception):
+    """A guard after a transition's first step touched no row, outside a savepoint."""
+
+
+def _write(conn: sqlite3.Connection, transitions: Sequence[Transition], *, always_savepoint: bool) -> list[Outcome]:
     conn.execute("BEGIN IMMEDIATE")
     try:
-        outcomes = [_apply(conn, t) for t in transitions]
+        outcomes = [
+            _apply_in_savepoint(conn, t) if always_savepoint or t.current is not None else _apply(conn, t)
+            for t in transitions
+        ]
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -57,6 +77,15 @@ def write_batch(conn: sqlite3.Connection, transitions: Sequence[Transition]) -> 
 
 
 def _apply(conn: sqlite3.Connection, t: Transition) -> Outcome:
+    for index, step in enumerate(plan(t)):
+        if conn.execute(step.sql, step.params).rowcount == 0 and step.guard is not None:
+            if index:
+                raise _LaterGuardMissed
+            return failure(step.guard, t, None)  # the first step missed: nothing was changed
+    return None
+
+
+def _apply_in_savepoint(conn: sqlite3.Connection, t: Transition) -> Outcome:
     conn.execute("SAVEPOINT tr")
     for step in plan(t):
         if conn.execute(step.sql, step.params).rowcount == 0 and step.guard is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -12,6 +13,7 @@ import pytest
 from engine.errors import ConfigError
 from engine.persistence import open_store, parse_database_url
 from engine.persistence.migrations import latest_version
+from engine.persistence.records import NamespaceRecord
 
 
 def run_sql(url: str, statement: str) -> list[tuple[object, ...]]:
@@ -86,6 +88,30 @@ async def test_sqlite_default_creates_its_directory_and_uses_wal(
         assert (tmp_path / "var" / "engine.sqlite3").is_file()
         assert run_sql("sqlite:///var/engine.sqlite3", "PRAGMA journal_mode") == [("wal",)]
     finally:
+        await store.close()
+
+
+async def test_a_sqlite_write_waits_for_another_writer_without_stalling_the_engine(tmp_path: Path) -> None:
+    """The store's connection lives on the event loop: while another process holds the write
+    lock, a commit retries asynchronously, other coroutines keep running, and it lands after."""
+    url = f"sqlite:///{tmp_path}/engine.sqlite3"
+    store = await open_store(url)
+    other = sqlite3.connect(tmp_path / "engine.sqlite3", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        write = asyncio.create_task(store.create_namespace(NamespaceRecord(str(uuid.uuid4()), "waits", 1, b"")))
+        ticks = 0
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not write.done()  # blocked by the other writer...
+        assert ticks == 20  # ...without blocking the loop
+        other.execute("COMMIT")
+        await asyncio.wait_for(write, 5)
+        found = await store.get_namespace(name="waits")
+        assert found is not None
+    finally:
+        other.close()
         await store.close()
 
 
