@@ -3,8 +3,14 @@
 Callers queue an item and wait on a future. One loop takes everything queued so far (at most
 `max_batch` items), hands it to the backend's `write` function, which applies the items in one
 transaction and reports one outcome per item, and resolves the futures once that transaction has
-committed. There is no timer: while one batch is being written the next one accumulates, so
-batches grow with load and a lone caller pays only its own commit (natural group commit).
+committed. While one batch is being written the next one accumulates, so batches grow with load
+and a lone caller pays only its own commit (natural group commit).
+
+A backend whose write does not wait on I/O (SQLite with WAL: a commit is a write() into the
+log, run on the loop) would otherwise write almost every item alone, and a transaction has a
+fixed cost (locks, the WAL frame header). With `linger`, a batch that starts less than `linger`
+seconds after the previous one waits for the rest of that time first: under load items share a
+transaction; a lone caller, arriving after a quiet spell, waits for nothing.
 
 `write` returns, per item, None (durable) or the exception that item alone failed with (a
 `StoreConflict`: the backend rolled back only that item). If `write` itself raises, the whole
@@ -44,11 +50,13 @@ class CommitStats:
 
 
 class GroupCommitter(Generic[T]):
-    def __init__(self, write: WriteBatch[T], *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
+    def __init__(self, write: WriteBatch[T], *, max_batch: int = DEFAULT_MAX_BATCH, linger: float = 0.0) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._write = write
         self._max_batch = max_batch
+        self._linger = linger
+        self._last_batch = 0.0  # loop time the previous batch was taken
         self._queue: deque[tuple[T, asyncio.Future[None]]] = deque()
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -90,6 +98,12 @@ class GroupCommitter(Generic[T]):
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
+            if self._linger:
+                now = asyncio.get_running_loop().time()
+                wait = self._last_batch + self._linger - now
+                if wait > 0 and len(self._queue) < self._max_batch:
+                    await asyncio.sleep(wait)
+                self._last_batch = asyncio.get_running_loop().time()
             batch = self._take_batch()
             if batch:
                 await self._write_batch(batch)

@@ -47,6 +47,7 @@ log = logging.getLogger("engine.persistence")
 _BUSY_TIMEOUT = 5.0  # seconds a write keeps retrying while another connection holds the lock
 _BUSY_RETRY = 0.002
 _CHECKPOINT_INTERVAL = 1.0  # seconds between background WAL checkpoints
+_COMMIT_LINGER = 0.001  # under load, gather commits for up to 1 ms into one transaction
 _PRAGMAS = (
     "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = ON",
@@ -59,7 +60,10 @@ class SqliteStore:
         self._conn: sqlite3.Connection | None = None  # used on the event loop's thread only
         self._checkpointer: WalCheckpointer | None = None
         self._commit_batch_size = commit_batch_size
-        self._committer = GroupCommitter(self._write_batch, max_batch=commit_batch_size)
+        self._committer = self._new_committer()
+
+    def _new_committer(self) -> GroupCommitter[Transition]:
+        return GroupCommitter(self._write_batch, max_batch=self._commit_batch_size, linger=_COMMIT_LINGER)
 
     @property
     def url(self) -> DatabaseUrl:
@@ -70,7 +74,7 @@ class SqliteStore:
         return self._committer.stats
 
     async def open(self) -> None:
-        self._committer = GroupCommitter(self._write_batch, max_batch=self._commit_batch_size)
+        self._committer = self._new_committer()
         try:
             # connecting may wait for another engine migrating the same file: off the loop
             self._conn = await asyncio.to_thread(_connect, self._url)
