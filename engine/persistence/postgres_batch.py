@@ -1,0 +1,108 @@
+"""One statement for the common transitions of a PostgreSQL group-commit batch.
+
+Most transitions update a run that already exists and leave the current-run row alone (or only
+set its status). Written one by one they cost a savepoint and 2–4 statements each, and psycopg
+spends far more Python time per statement than PostgreSQL spends executing it. `SIMPLE_UPDATES`
+applies all of them with one statement whose parameters are column arrays:
+
+* the execution rows are updated where `db_version` still matches, as `UPDATE_EXECUTION` does;
+  a transition whose row is not returned failed its precondition and wrote nothing else;
+* the history batches and current-run statuses of the updated rows only are written by
+  data-modifying CTEs fed from the update's RETURNING, so they stand or fall with it.
+
+The history insert has no ON CONFLICT clause on purpose: a batch overlapping stored events (a
+caller's bug, never a precondition) makes the whole statement fail with a unique violation, the
+transaction is rolled back by the server, and the caller redoes the batch through the savepoint
+path, which reports that transition alone. No client round trip is needed to check for it first.
+
+This is only sound when no two transitions of the batch touch the same (namespace, workflow id):
+then they are independent and the order they apply in does not matter. `split_batch` refuses
+(returns None) otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, LiteralString
+
+from engine.persistence.records import Transition
+
+SIMPLE_UPDATES: LiteralString = """
+WITH updated AS (
+    UPDATE executions AS e
+    SET state = v.state, next_event_id = v.next_event_id, db_version = e.db_version + 1, running = v.running
+    FROM unnest(
+        %b::text[], %b::text[], %b::text[], %b::bytea[], %b::int8[], %b::int8[], %b::bool[],
+        %b::int8[], %b::int8[], %b::bytea[], %b::bool[], %b::int4[]
+    ) AS v(
+        namespace_id, workflow_id, run_id, state, next_event_id, expected_db_version, running,
+        first_event_id, last_event_id, events, current_running, current_status
+    )
+    WHERE e.namespace_id = v.namespace_id AND e.workflow_id = v.workflow_id AND e.run_id = v.run_id
+        AND e.db_version = v.expected_db_version
+    RETURNING e.namespace_id, e.workflow_id, e.run_id,
+        v.first_event_id, v.last_event_id, v.events, v.current_running, v.current_status
+), history AS (
+    INSERT INTO history_batches (namespace_id, workflow_id, run_id, first_event_id, last_event_id, data)
+    SELECT namespace_id, workflow_id, run_id, first_event_id, last_event_id, events
+    FROM updated WHERE first_event_id IS NOT NULL
+), status AS (
+    UPDATE current_executions AS c SET running = u.current_running, status = u.current_status
+    FROM updated AS u
+    WHERE u.current_status IS NOT NULL
+        AND c.namespace_id = u.namespace_id AND c.workflow_id = u.workflow_id AND c.run_id = u.run_id
+)
+SELECT namespace_id, workflow_id, run_id FROM updated
+"""
+
+
+@dataclass(frozen=True)
+class Split:
+    """Positions in the batch: `simple` go through `SIMPLE_UPDATES`, `rest` through savepoints."""
+
+    simple: list[int]
+    rest: list[int]
+
+
+def is_simple(t: Transition) -> bool:
+    """An update of an existing run that does not move the current-run pointer."""
+    return t.expected_db_version > 0 and t.current is None
+
+
+def split_batch(transitions: Sequence[Transition]) -> Split | None:
+    """Partition the batch, or None when two transitions share a workflow id (order would matter)."""
+    seen: set[tuple[str, str]] = set()
+    simple: list[int] = []
+    rest: list[int] = []
+    for i, t in enumerate(transitions):
+        workflow = (t.key.namespace_id, t.key.workflow_id)
+        if workflow in seen:
+            return None
+        seen.add(workflow)
+        (simple if is_simple(t) else rest).append(i)
+    return Split(simple, rest)
+
+
+def simple_params(transitions: Sequence[Transition]) -> tuple[list[Any], ...]:
+    """The column arrays of `SIMPLE_UPDATES`; NULL history / status where a transition has none."""
+    rows = []
+    for t in transitions:
+        k, h, s = t.key, t.history, t.current_status
+        rows.append(
+            (
+                k.namespace_id,
+                k.workflow_id,
+                k.run_id,
+                t.state,
+                t.next_event_id,
+                t.expected_db_version,
+                t.running,
+                None if h is None else h.first_event_id,
+                None if h is None else h.last_event_id,
+                None if h is None else h.data,
+                None if s is None else s[0],
+                None if s is None else s[1],
+            )
+        )
+    return tuple(list(column) for column in zip(*rows, strict=True))
