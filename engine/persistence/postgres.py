@@ -36,6 +36,7 @@ T = TypeVar("T")
 
 # pg_advisory_xact_lock key held while migrating ("SUNDIAL" in ASCII).
 _MIGRATION_LOCK_KEY = 0x53554E4449414C
+_COMMIT_LINGER = 0.001  # under load, gather commits for up to 1 ms into one transaction
 
 
 class PostgresStore:
@@ -54,7 +55,7 @@ class PostgresStore:
         self._connect_timeout = connect_timeout
         self._commit_batch_size = commit_batch_size
         self._pool: AsyncConnectionPool | None = None
-        self._committer = GroupCommitter(self._write_batch, max_batch=commit_batch_size)
+        self._committer = GroupCommitter(self._write_batch, max_batch=commit_batch_size, linger=_COMMIT_LINGER)
 
     @property
     def url(self) -> DatabaseUrl:
@@ -71,7 +72,7 @@ class PostgresStore:
         return self._pool
 
     async def open(self) -> None:
-        self._committer = GroupCommitter(self._write_batch, max_batch=self._commit_batch_size)
+        self._committer = GroupCommitter(self._write_batch, max_batch=self._commit_batch_size, linger=_COMMIT_LINGER)
         await self._migrate()
         pool = AsyncConnectionPool(
             self._url.raw,

@@ -24,21 +24,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, LiteralString
 
 from engine.persistence.records import Transition
 
-SIMPLE_UPDATES: LiteralString = """
+_COLUMNS = (
+    "namespace_id, workflow_id, run_id, state, next_event_id, expected_db_version, running,"
+    " first_event_id, last_event_id, events, current_running, current_status"
+)
+_TYPES = ("text", "text", "text", "bytea", "int8", "int8", "bool", "int8", "int8", "bytea", "bool", "int4")
+
+_STATEMENT = """
 WITH updated AS (
     UPDATE executions AS e
     SET state = v.state, next_event_id = v.next_event_id, db_version = e.db_version + 1, running = v.running
-    FROM unnest(
-        %b::text[], %b::text[], %b::text[], %b::bytea[], %b::int8[], %b::int8[], %b::bool[],
-        %b::int8[], %b::int8[], %b::bytea[], %b::bool[], %b::int4[]
-    ) AS v(
-        namespace_id, workflow_id, run_id, state, next_event_id, expected_db_version, running,
-        first_event_id, last_event_id, events, current_running, current_status
-    )
+    FROM {source} AS v({columns})
     WHERE e.namespace_id = v.namespace_id AND e.workflow_id = v.workflow_id AND e.run_id = v.run_id
         AND e.db_version = v.expected_db_version
     RETURNING e.namespace_id, e.workflow_id, e.run_id,
@@ -55,6 +56,22 @@ WITH updated AS (
 )
 SELECT namespace_id, workflow_id, run_id FROM updated
 """
+
+# Column arrays: one statement text whatever the batch size.
+SIMPLE_UPDATES: LiteralString = _STATEMENT.format(
+    source="unnest(" + ", ".join(f"%b::{t}[]" for t in _TYPES) + ")", columns=_COLUMNS
+)
+
+# A few rows go cheaper as scalars: psycopg adapts an array element by element in Python.
+VALUES_ROWS_MAX = 4
+_ROW = "(" + ", ".join(f"%b::{t}" for t in _TYPES) + ")"
+
+
+@cache
+def simple_updates_values(rows: int) -> LiteralString:
+    """`SIMPLE_UPDATES` for `rows` rows given as scalar parameters (built from constants only)."""
+    source = "(VALUES " + ", ".join([_ROW] * rows) + ")"
+    return _STATEMENT.format(source=source, columns=_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -84,8 +101,8 @@ def split_batch(transitions: Sequence[Transition]) -> Split | None:
     return Split(simple, rest)
 
 
-def simple_params(transitions: Sequence[Transition]) -> tuple[list[Any], ...]:
-    """The column arrays of `SIMPLE_UPDATES`; NULL history / status where a transition has none."""
+def simple_rows(transitions: Sequence[Transition]) -> list[tuple[Any, ...]]:
+    """One row per transition, in `_COLUMNS` order; NULL history / status where it has none."""
     rows = []
     for t in transitions:
         k, h, s = t.key, t.history, t.current_status
@@ -105,4 +122,12 @@ def simple_params(transitions: Sequence[Transition]) -> tuple[list[Any], ...]:
                 None if s is None else s[1],
             )
         )
-    return tuple(list(column) for column in zip(*rows, strict=True))
+    return rows
+
+
+def simple_statement(transitions: Sequence[Transition]) -> tuple[LiteralString, tuple[Any, ...]]:
+    """The statement and parameters writing `transitions` (all simple, distinct workflows)."""
+    rows = simple_rows(transitions)
+    if len(rows) <= VALUES_ROWS_MAX:
+        return simple_updates_values(len(rows)), tuple(value for row in rows for value in row)
+    return SIMPLE_UPDATES, tuple(list(column) for column in zip(*rows, strict=True))

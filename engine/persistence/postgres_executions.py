@@ -27,7 +27,7 @@ from psycopg.errors import UniqueViolation
 from psycopg.rows import TupleRow
 
 from engine.persistence.group_commit import Outcome
-from engine.persistence.postgres_batch import SIMPLE_UPDATES, Split, simple_params, split_batch
+from engine.persistence.postgres_batch import Split, simple_statement, split_batch
 from engine.persistence.records import (
     CurrentRun,
     ExecutionKey,
@@ -95,14 +95,14 @@ async def _write_split(conn: Connection, transitions: Sequence[Transition], spli
     """
     outcomes: list[Outcome] = [None] * len(transitions)
     simple = [transitions[i] for i in split.simple]
-    params = simple_params(simple)
+    statement, params = simple_statement(simple)
     if split.rest:
         async with conn.pipeline() as pipeline, conn.transaction():
-            cursor = await conn.execute(SIMPLE_UPDATES, params)
+            cursor = await conn.execute(statement, params)
             await _write_with_savepoints(conn, pipeline, transitions, split.rest, outcomes)
             rows = await cursor.fetchall()
     else:
-        cursor = await conn.execute(SIMPLE_UPDATES, params)
+        cursor = await conn.execute(statement, params)
         rows = await cursor.fetchall()
     updated = {(row[0], row[1], row[2]) for row in rows}
     for i, t in zip(split.simple, simple, strict=True):
