@@ -23,7 +23,7 @@ then they are independent and the order they apply in does not matter. `split_ba
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, LiteralString
 
@@ -74,12 +74,74 @@ def simple_updates_values(rows: int) -> LiteralString:
     return _STATEMENT.format(source=source, columns=_COLUMNS)
 
 
+# New runs of workflow ids with no current run (the common start): the current-run row first,
+# ON CONFLICT DO NOTHING; the execution row and history only for the ids it was inserted for.
+# `existing` reads the statement's snapshot: the current row as it was before, for the conflict.
+# No ON CONFLICT on executions or history: an existing run id (never for fresh UUIDs) fails the
+# statement, and the batch is redone through savepoints.
+_CREATE_TYPES = ("text", "text", "text", "bytea", "int8", "bool", "bool", "text", "int4", "int8", "int8", "bytea")
+_CREATE_COLUMNS = (
+    "namespace_id, workflow_id, run_id, state, next_event_id, running,"
+    " current_running, start_request_id, status, first_event_id, last_event_id, events"
+)
+_CREATE = """
+WITH v({columns}) AS (VALUES {rows}),
+run_exists AS (
+    SELECT e.namespace_id, e.workflow_id FROM executions AS e JOIN v USING (namespace_id, workflow_id, run_id)
+), existing AS (
+    SELECT c.namespace_id, c.workflow_id, c.run_id, c.running, c.start_request_id, c.status
+    FROM current_executions AS c JOIN v USING (namespace_id, workflow_id)
+), cur AS (
+    INSERT INTO current_executions (namespace_id, workflow_id, run_id, running, start_request_id, status)
+    SELECT namespace_id, workflow_id, run_id, current_running, start_request_id, status FROM v
+    WHERE (namespace_id, workflow_id) NOT IN (SELECT namespace_id, workflow_id FROM run_exists)
+    ON CONFLICT DO NOTHING
+    RETURNING namespace_id, workflow_id
+), execution AS (
+    INSERT INTO executions (namespace_id, workflow_id, run_id, state, next_event_id, db_version, running)
+    SELECT v.namespace_id, v.workflow_id, v.run_id, v.state, v.next_event_id, 1, v.running
+    FROM v JOIN cur USING (namespace_id, workflow_id)
+), history AS (
+    INSERT INTO history_batches (namespace_id, workflow_id, run_id, first_event_id, last_event_id, data)
+    SELECT v.namespace_id, v.workflow_id, v.run_id, v.first_event_id, v.last_event_id, v.events
+    FROM v JOIN cur USING (namespace_id, workflow_id) WHERE v.first_event_id IS NOT NULL
+)
+SELECT 'created', namespace_id, workflow_id, NULL::text, NULL::bool, NULL::text, NULL::int4 FROM cur
+UNION ALL
+SELECT 'run', namespace_id, workflow_id, NULL::text, NULL::bool, NULL::text, NULL::int4 FROM run_exists
+UNION ALL
+SELECT 'current', namespace_id, workflow_id, run_id, running, start_request_id, status FROM existing
+"""
+CREATE_ROWS_MAX = 16
+_CREATE_ROW = "(" + ", ".join(f"%b::{t}" for t in _CREATE_TYPES) + ")"
+
+
+@cache
+def create_runs_values(rows: int) -> LiteralString:
+    """`_CREATE` for `rows` rows of scalar parameters (built from constants only)."""
+    return _CREATE.format(columns=_CREATE_COLUMNS, rows=", ".join([_CREATE_ROW] * rows))
+
+
+def create_statement(transitions: Sequence[Transition]) -> tuple[LiteralString, tuple[Any, ...]]:
+    """The statement and parameters creating `transitions` (all new runs, distinct workflows)."""
+    params: list[Any] = []
+    for t in transitions:
+        k, h, c = t.key, t.history, t.current
+        assert c is not None
+        params += (k.namespace_id, k.workflow_id, k.run_id, t.state, t.next_event_id, t.running)
+        params += (c.running, c.start_request_id, c.status)
+        params += (None, None, None) if h is None else (h.first_event_id, h.last_event_id, h.data)
+    return create_runs_values(len(transitions)), tuple(params)
+
+
 @dataclass(frozen=True)
 class Split:
-    """Positions in the batch: `simple` go through `SIMPLE_UPDATES`, `rest` through savepoints."""
+    """Positions in the batch: `simple` go through `SIMPLE_UPDATES`, `creates` through `_CREATE`,
+    `rest` through savepoints."""
 
     simple: list[int]
     rest: list[int]
+    creates: list[int] = field(default_factory=list)
 
 
 def is_simple(t: Transition) -> bool:
@@ -87,18 +149,30 @@ def is_simple(t: Transition) -> bool:
     return t.expected_db_version > 0 and t.current is None
 
 
+def is_new_workflow(t: Transition) -> bool:
+    """The first run of a workflow id that has no current run (as far as the caller knows)."""
+    c = t.current
+    return t.expected_db_version == 0 and c is not None and c.expected_run_id is None and t.current_status is None
+
+
 def split_batch(transitions: Sequence[Transition]) -> Split | None:
     """Partition the batch, or None when two transitions share a workflow id (order would matter)."""
     seen: set[tuple[str, str]] = set()
     simple: list[int] = []
+    creates: list[int] = []
     rest: list[int] = []
     for i, t in enumerate(transitions):
         workflow = (t.key.namespace_id, t.key.workflow_id)
         if workflow in seen:
             return None
         seen.add(workflow)
-        (simple if is_simple(t) else rest).append(i)
-    return Split(simple, rest)
+        if is_simple(t):
+            simple.append(i)
+        elif is_new_workflow(t) and len(creates) < CREATE_ROWS_MAX:
+            creates.append(i)
+        else:
+            rest.append(i)
+    return Split(simple, rest, creates)
 
 
 def simple_rows(transitions: Sequence[Transition]) -> list[tuple[Any, ...]]:

@@ -27,7 +27,7 @@ from psycopg.errors import UniqueViolation
 from psycopg.rows import TupleRow
 
 from engine.persistence.group_commit import Outcome
-from engine.persistence.postgres_batch import Split, simple_statement, split_batch
+from engine.persistence.postgres_batch import Split, create_statement, simple_statement, split_batch
 from engine.persistence.records import (
     CurrentRun,
     ExecutionKey,
@@ -75,11 +75,11 @@ async def write_batch(conn: Connection, transitions: Sequence[Transition]) -> li
     Raises the driver's error if the transaction as a whole failed (nothing was written).
     """
     split = split_batch(transitions)
-    if split is not None and split.simple:
+    if split is not None and (split.simple or split.creates):
         try:
             return await _write_split(conn, transitions, split)
         except UniqueViolation:
-            pass  # a history batch overlaps stored events; nothing was written: find it one by one
+            pass  # stored events or an existing run id (a bug): nothing was written; find it one by one
     outcomes: list[Outcome] = [None] * len(transitions)
     async with conn.pipeline() as pipeline, conn.transaction():
         await _write_with_savepoints(conn, pipeline, transitions, range(len(transitions)), outcomes)
@@ -87,28 +87,66 @@ async def write_batch(conn: Connection, transitions: Sequence[Transition]) -> li
 
 
 async def _write_split(conn: Connection, transitions: Sequence[Transition], split: Split) -> list[Outcome]:
-    """The simple transitions with one statement, the rest through savepoints, in one transaction.
+    """Simple updates with one statement, new workflows with another, the rest through
+    savepoints, in one transaction.
 
-    With no other transitions that statement is the transaction by itself (autocommit): one round
-    trip for the whole batch. Otherwise it goes first in the pipeline, before any savepoint, so
-    rolling back to a savepoint never undoes it.
+    A lone statement is the transaction by itself (autocommit): one round trip for the whole
+    batch. Otherwise the statements go first in the pipeline, before any savepoint, so rolling
+    back to a savepoint never undoes them.
     """
     outcomes: list[Outcome] = [None] * len(transitions)
     simple = [transitions[i] for i in split.simple]
-    statement, params = simple_statement(simple)
-    if split.rest:
+    creates = [transitions[i] for i in split.creates]
+    statements = []
+    if simple:
+        statements.append(simple_statement(simple))
+    if creates:
+        statements.append(create_statement(creates))
+    if len(statements) > 1 or split.rest:
         async with conn.pipeline() as pipeline, conn.transaction():
-            cursor = await conn.execute(statement, params)
-            await _write_with_savepoints(conn, pipeline, transitions, split.rest, outcomes)
-            rows = await cursor.fetchall()
+            cursors = [await conn.execute(sql, params) for sql, params in statements]
+            if split.rest:
+                await _write_with_savepoints(conn, pipeline, transitions, split.rest, outcomes)
+            results = [await cursor.fetchall() for cursor in cursors]
     else:
-        cursor = await conn.execute(statement, params)
-        rows = await cursor.fetchall()
-    updated = {(row[0], row[1], row[2]) for row in rows}
-    for i, t in zip(split.simple, simple, strict=True):
-        if (t.key.namespace_id, t.key.workflow_id, t.key.run_id) not in updated:
-            outcomes[i] = failure(Guard.EXECUTION, t, None)
+        sql, params = statements[0]
+        results = [await (await conn.execute(sql, params)).fetchall()]
+    if simple:
+        updated = {(row[0], row[1], row[2]) for row in results[0]}
+        for i, t in zip(split.simple, simple, strict=True):
+            if (t.key.namespace_id, t.key.workflow_id, t.key.run_id) not in updated:
+                outcomes[i] = failure(Guard.EXECUTION, t, None)
+    if creates:
+        await _create_outcomes(conn, results[-1], split.creates, creates, outcomes)
     return outcomes
+
+
+async def _create_outcomes(
+    conn: Connection,
+    rows: list[TupleRow],
+    positions: Sequence[int],
+    creates: Sequence[Transition],
+    outcomes: list[Outcome],
+) -> None:
+    """A new workflow whose run id is taken failed on its execution row, as the savepoint path
+    reports it; one whose current-run row was not inserted, with the row that was there."""
+    kinds: dict[str, dict[tuple[str, str], TupleRow]] = {"created": {}, "run": {}, "current": {}}
+    for row in rows:
+        kinds[row[0]][(row[1], row[2])] = row
+    for i, t in zip(positions, creates, strict=True):
+        workflow = (t.key.namespace_id, t.key.workflow_id)
+        if workflow in kinds["created"]:
+            continue
+        if workflow in kinds["run"]:
+            outcomes[i] = failure(Guard.EXECUTION, t, None)
+            continue
+        before = kinds["current"].get(workflow)
+        if before is None:  # inserted by another engine after this statement's snapshot was taken
+            cursor = await conn.execute(postgres(SELECT_CURRENT), workflow)
+            found = await cursor.fetchone()
+            outcomes[i] = failure(Guard.CURRENT, t, current_from_row(found) if found is not None else None)
+        else:
+            outcomes[i] = failure(Guard.CURRENT, t, current_from_row((*workflow, *before[3:])))
 
 
 async def _write_with_savepoints(
