@@ -23,6 +23,10 @@ class EngineConfig:
     grace_period: float = DEFAULT_GRACE_PERIOD
     # runs kept in memory; more are reloaded from the store on demand
     cache_size: int = 10_000
+    # a workflow task tells the worker to continue-as-new once history reaches either limit
+    # (Temporal's limit.historyCount/historySize.suggestContinueAsNew defaults)
+    suggest_continue_as_new_events: int = 4 * 1024
+    suggest_continue_as_new_bytes: int = 4 * 1024 * 1024
     database: DatabaseUrl = field(init=False)
 
     def __post_init__(self) -> None:
@@ -31,6 +35,8 @@ class EngineConfig:
         _check_port_range(self.port)
         if self.cache_size < 1:
             raise ConfigError(f"cache size {self.cache_size} must be at least 1")
+        if self.suggest_continue_as_new_events < 1 or self.suggest_continue_as_new_bytes < 1:
+            raise ConfigError("continue-as-new suggestion limits must be at least 1")
         if self.grace_period < 0:
             raise ConfigError(f"grace period {self.grace_period} must not be negative")
         object.__setattr__(self, "database", parse_database_url(self.db_url))

@@ -50,7 +50,12 @@ class EngineServer:
         ensure_port_free(config.host, config.port)
         store = await open_store(config.database)
         try:
-            history = HistoryService(store, Matching(), cache_size=config.cache_size)
+            history = HistoryService(
+                store,
+                Matching(),
+                cache_size=config.cache_size,
+                suggest_continue_as_new=(config.suggest_continue_as_new_events, config.suggest_continue_as_new_bytes),
+            )
             namespaces = NamespaceRegistry(store)
             if config.dev:
                 await namespaces.ensure(DEV_NAMESPACE)

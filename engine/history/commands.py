@@ -60,7 +60,11 @@ def apply_commands(m: Mutation, commands: list[Command], completed_event_id: int
             raise CommandError(
                 cause, f"command type {_command_name(command.command_type)} is not supported by this engine yet"
             )
+        first_new = len(m.events)
         handler(m, command, completed_event_id)
+        if command.HasField("user_metadata") and len(m.events) > first_new:
+            # the command's summary and details travel on the event it produced (timer, activity)
+            m.events[first_new].user_metadata.CopyFrom(command.user_metadata)
 
 
 def _command_name(command_type: int) -> str:
@@ -189,7 +193,7 @@ def _start_timer(m: Mutation, command: Command, completed_event_id: int) -> None
     if not attrs.timer_id or len(attrs.timer_id) > MAX_ID_LENGTH:
         raise CommandError(cause, "TimerId is not set or is too long on StartTimerCommand")
     fire_after = seconds_of(attrs.start_to_fire_timeout)
-    if fire_after <= 0:
+    if fire_after < 0:  # zero is a timer that fires at once, as Temporal accepts it
         raise CommandError(cause, "A valid StartToFireTimeout is not set on StartTimerCommand.")
     if attrs.timer_id in m.state.timers:
         raise CommandError(

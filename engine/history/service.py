@@ -56,8 +56,11 @@ class HistoryCore:
         *,
         clock: Callable[[], float] = time.time,
         cache_size: int = DEFAULT_CACHE_SIZE,
+        suggest_continue_as_new: tuple[int, int] = (4 * 1024, 4 * 1024 * 1024),
     ) -> None:
         self.store = store
+        # (events, bytes): history at which workflow tasks suggest continue-as-new
+        self.suggest_continue_as_new = suggest_continue_as_new
         self.matching = matching
         self.clock = clock
         self.locks = LockTable()

@@ -212,6 +212,8 @@ class StartOps(WorkflowOps):
         attrs.first_execution_run_id = run_id
         attrs.attempt = 1
         attrs.workflow_id = req.workflow_id
+        if req.HasField("user_metadata"):  # the summary and details a UI shows for the run
+            event.user_metadata.CopyFrom(req.user_metadata)
         for name in ("memo", "search_attributes", "header", "retry_policy", "priority"):
             if req.HasField(name):
                 getattr(attrs, name).CopyFrom(getattr(req, name))

@@ -35,6 +35,7 @@ from engine.history.service import NamespaceRef
 from engine.history.state import (
     STATUS_TERMINATED,
     ActivityInfo,
+    MutableState,
     WorkflowTaskInfo,
 )
 from engine.history.tokens import KIND_WORKFLOW_TASK, TaskToken, decode_token
@@ -110,6 +111,7 @@ class WorkflowOps(QueryOps):
                 identity=identity,
                 request_id=request_id,
                 history_size_bytes=state.history_size_bytes,
+                suggest_continue_as_new=self._suggests_continue_as_new(state),
             )
             if not wft.transient:
                 m.add_event(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, started.workflow_task_started_event_attributes)
@@ -131,6 +133,10 @@ class WorkflowOps(QueryOps):
             response = self._workflow_task_response(entry, wft, history)
             self.attach_queries(entry, response)
             return response
+
+    def _suggests_continue_as_new(self, state: MutableState) -> bool:
+        events, size = self.suggest_continue_as_new
+        return state.next_event_id - 1 >= events or state.history_size_bytes >= size
 
     @staticmethod
     def _transient_scheduled(entry: WorkflowEntry, wft: WorkflowTaskInfo) -> HistoryEvent:

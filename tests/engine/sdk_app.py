@@ -250,8 +250,24 @@ class CancelActivityWorkflow:
             return f"activity ended: {type(exc).__name__}: {exc.cause!r}" if hasattr(exc, "cause") else repr(exc)
 
 
+@workflow.defn
+class SummariesWorkflow:
+    """An activity and timers with summaries (user_metadata), then whether history is long
+    enough for the engine to suggest continue-as-new."""
+
+    @workflow.run
+    async def run(self) -> bool:
+        await workflow.execute_activity(
+            greet, "summary", start_to_close_timeout=timedelta(seconds=30), summary="say hello"
+        )
+        await workflow.sleep(0, summary="no wait at all")
+        await workflow.sleep(0.1, summary="a short nap")
+        return workflow.info().is_continue_as_new_suggested()
+
+
 WORKFLOWS = [
     HelloWorkflow,
+    SummariesWorkflow,
     RunActivityWorkflow,
     TimerWorkflow,
     SignalWorkflow,

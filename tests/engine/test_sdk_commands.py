@@ -3,10 +3,16 @@ cluster info, namespaces, and an invalid command failing the workflow task with 
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest_asyncio
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.command.v1 import Command, StartTimerCommandAttributes
 from temporalio.api.common.v1 import WorkflowExecution, WorkflowType
 from temporalio.api.enums.v1 import CommandType, EventType, WorkflowTaskFailedCause
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.namespace.v1 import NamespaceConfig, UpdateNamespaceInfo
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
@@ -21,9 +27,18 @@ from temporalio.api.workflowservice.v1 import (
     UpdateNamespaceRequest,
 )
 from temporalio.client import Client
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, Worker
 
-from tests.engine.sdk_app import WORKFLOWS, AsyncCompletionWorkflow, HelloWorkflow, PatchedMemoWorkflow
+from engine.config import EngineConfig
+from engine.server import EngineServer
+from tests.engine.sdk_app import (
+    ACTIVITIES,
+    WORKFLOWS,
+    AsyncCompletionWorkflow,
+    HelloWorkflow,
+    PatchedMemoWorkflow,
+    SummariesWorkflow,
+)
 from tests.engine.sdk_support import new_id
 
 
@@ -170,3 +185,51 @@ async def test_an_invalid_command_fails_the_workflow_task_with_its_cause(client:
     assert attrs.cause == WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES
     assert "TimerId" in attrs.failure.message
     assert EventType.EVENT_TYPE_TIMER_STARTED not in [e.event_type for e in history.events]
+
+
+def _summary(event: HistoryEvent) -> str:
+    return json.loads(event.user_metadata.summary.data) if event.HasField("user_metadata") else ""
+
+
+async def test_summaries_travel_on_the_start_activity_and_timer_events(client: Client, task_queue: str) -> None:
+    handle = await client.start_workflow(
+        SummariesWorkflow.run, id=new_id(), task_queue=task_queue, static_summary="nightly report"
+    )
+    assert await handle.result() is False  # a short history: no continue-as-new suggested
+    events = (await handle.fetch_history()).events
+    assert _summary(events[0]) == "nightly report"
+    scheduled = [e for e in events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
+    assert [_summary(e) for e in scheduled] == ["say hello"]
+    timers = [e for e in events if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED]
+    assert [_summary(e) for e in timers] == ["no wait at all", "a short nap"]
+    assert timers[0].timer_started_event_attributes.start_to_fire_timeout.ToTimedelta() == timedelta(0)
+    fired = [e for e in events if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED]
+    assert len(fired) == 2  # the zero-length timer fired too
+    replay = await Replayer(workflows=WORKFLOWS).replay_workflow(await handle.fetch_history())
+    assert replay.replay_failure is None
+
+
+@pytest_asyncio.fixture
+async def short_history_engine(engine_db_url: str) -> AsyncIterator[EngineServer]:
+    config = EngineConfig(port=0, db_url=engine_db_url, dev=True, grace_period=1, suggest_continue_as_new_events=10)
+    server = EngineServer(config)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+async def test_a_long_history_suggests_continue_as_new(short_history_engine: EngineServer) -> None:
+    client = await Client.connect(f"127.0.0.1:{short_history_engine.port}", namespace="default")
+    queue = new_id()
+    async with Worker(client, task_queue=queue, workflows=WORKFLOWS, activities=ACTIVITIES):  # type: ignore[arg-type]
+        handle = await client.start_workflow(SummariesWorkflow.run, id=new_id(), task_queue=queue)
+        assert await handle.result() is True
+    started = [
+        e.workflow_task_started_event_attributes.suggest_continue_as_new
+        for e in (await handle.fetch_history()).events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED
+    ]
+    assert started[0] is False  # 3 events at the first task
+    assert started[-1] is True
