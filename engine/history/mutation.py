@@ -10,6 +10,7 @@ from temporalio.api.enums.v1 import EventType, TaskQueueKind
 from temporalio.api.history.v1 import HistoryEvent
 
 from engine.history.events import make_event
+from engine.history.retry import workflow_task_timeout
 from engine.history.state import MutableState, WorkflowTaskInfo
 
 DEFAULT_STICKY_SCHEDULE_TO_START = 5.0
@@ -116,7 +117,7 @@ class Mutation:
             sticky=sticky,
             transient=transient,
             scheduled_time=self.now,
-            start_to_close_timeout=state.workflow_task_timeout,
+            start_to_close_timeout=workflow_task_timeout(state.workflow_task_timeout, attempt),
         )
         self.effects.dispatch_workflow_task = True
 
@@ -144,5 +145,6 @@ def scheduled_event(
     else:
         attrs.task_queue.name = state.task_queue
         attrs.task_queue.kind = TaskQueueKind.TASK_QUEUE_KIND_NORMAL
-    attrs.start_to_close_timeout.FromNanoseconds(int(state.workflow_task_timeout * 1e9))
+    timeout = workflow_task_timeout(state.workflow_task_timeout, attempt)
+    attrs.start_to_close_timeout.FromNanoseconds(int(timeout * 1e9))
     return event

@@ -16,6 +16,21 @@ DEFAULT_BACKOFF_COEFFICIENT = 2.0
 DEFAULT_MAXIMUM_INTERVAL_FACTOR = 100  # maximum interval defaults to 100 × the initial interval
 
 
+WORKFLOW_TASK_BACKOFF_FROM_ATTEMPT = 3  # Temporal's workflowTaskRetryBackoffMinAttempts
+WORKFLOW_TASK_BACKOFF_INITIAL = 5.0
+WORKFLOW_TASK_BACKOFF_MAXIMUM = 600.0  # Temporal's WorkflowTaskRetryMaxInterval default
+
+
+def workflow_task_timeout(default: float, attempt: int) -> float:
+    """A workflow task's start-to-close timeout: from its 4th attempt on it grows by 5 s, 10 s,
+    20 s, … (at most 10 min more), as Temporal's, so a task that keeps failing is retried less
+    and less often."""
+    if attempt <= WORKFLOW_TASK_BACKOFF_FROM_ATTEMPT:
+        return default
+    extra = WORKFLOW_TASK_BACKOFF_INITIAL * 2.0 ** (attempt - WORKFLOW_TASK_BACKOFF_FROM_ATTEMPT - 1)
+    return default + min(extra, WORKFLOW_TASK_BACKOFF_MAXIMUM)
+
+
 def normalized_activity_retry_policy(policy: RetryPolicy | None) -> RetryPolicy:
     """Fill Temporal's defaults into an activity retry policy; reject nonsense values."""
     result = RetryPolicy()

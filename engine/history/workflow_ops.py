@@ -136,7 +136,8 @@ class WorkflowOps(QueryOps):
 
     def _suggests_continue_as_new(self, state: MutableState) -> bool:
         events, size = self.suggest_continue_as_new
-        return state.next_event_id - 1 >= events or state.history_size_bytes >= size
+        # as Temporal: the count includes the WorkflowTaskStarted event about to be written
+        return state.next_event_id >= events or state.history_size_bytes >= size
 
     @staticmethod
     def _transient_scheduled(entry: WorkflowEntry, wft: WorkflowTaskInfo) -> HistoryEvent:
