@@ -10,7 +10,8 @@ A backend whose write does not wait on I/O (SQLite with WAL: a commit is a write
 log, run on the loop) would otherwise write almost every item alone, and a transaction has a
 fixed cost (locks, the WAL frame header). With `linger`, a batch that starts less than `linger`
 seconds after the previous one waits for the rest of that time first: under load items share a
-transaction; a lone caller, arriving after a quiet spell, waits for nothing.
+transaction; a lone caller, after a quiet spell or committing again and again on its own (the
+previous batch held only its item), waits for nothing.
 
 `write` returns, per item, None (durable) or the exception that item alone failed with (a
 `StoreConflict`: the backend rolled back only that item). If `write` itself raises, the whole
@@ -57,6 +58,7 @@ class GroupCommitter(Generic[T]):
         self._max_batch = max_batch
         self._linger = linger
         self._last_batch = 0.0  # loop time the previous batch was taken
+        self._last_size = 0  # items in the previous batch
         self._queue: deque[tuple[T, asyncio.Future[None]]] = deque()
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -101,10 +103,12 @@ class GroupCommitter(Generic[T]):
             if self._linger:
                 now = asyncio.get_running_loop().time()
                 wait = self._last_batch + self._linger - now
-                if wait > 0 and len(self._queue) < self._max_batch:
+                busy = self._last_size > 1 or len(self._queue) > 1  # more than one caller about
+                if wait > 0 and busy and len(self._queue) < self._max_batch:
                     await asyncio.sleep(wait)
                 self._last_batch = asyncio.get_running_loop().time()
             batch = self._take_batch()
+            self._last_size = len(batch)
             if batch:
                 await self._write_batch(batch)
                 # Let the callers just woken run once, so those that commit again at once join

@@ -1,9 +1,9 @@
 """One statement for the common transitions of a PostgreSQL group-commit batch.
 
 Most transitions update a run that already exists and leave the current-run row alone (or only
-set its status). Written one by one they cost a savepoint and 2–4 statements each, and psycopg
-spends far more Python time per statement than PostgreSQL spends executing it. `SIMPLE_UPDATES`
-applies all of them with one statement whose parameters are column arrays:
+set its status). Written one by one they cost a savepoint and 2–4 statements each, and the
+driver's per-statement work costs far more CPU than PostgreSQL spends executing them.
+`SIMPLE_UPDATES` applies all of them with one statement whose parameters are column arrays:
 
 * the execution rows are updated where `db_version` still matches, as `UPDATE_EXECUTION` does;
   a transition whose row is not returned failed its precondition and wrote nothing else;
@@ -15,6 +15,8 @@ caller's bug, never a precondition) makes the whole statement fail with a unique
 transaction is rolled back by the server, and the caller redoes the batch through the savepoint
 path, which reports that transition alone. No client round trip is needed to check for it first.
 
+New workflows (a fresh id, the common start) likewise go together through `CREATE_RUNS`.
+
 This is only sound when no two transitions of the batch touch the same (namespace, workflow id):
 then they are independent and the order they apply in does not matter. `split_batch` refuses
 (returns None) otherwise.
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, LiteralString
 
 from engine.persistence.records import Transition
@@ -57,21 +58,13 @@ WITH updated AS (
 SELECT namespace_id, workflow_id, run_id FROM updated
 """
 
-# Column arrays: one statement text whatever the batch size.
-SIMPLE_UPDATES: LiteralString = _STATEMENT.format(
-    source="unnest(" + ", ".join(f"%b::{t}[]" for t in _TYPES) + ")", columns=_COLUMNS
-)
 
-# A few rows go cheaper as scalars: psycopg adapts an array element by element in Python.
-VALUES_ROWS_MAX = 4
-_ROW = "(" + ", ".join(f"%b::{t}" for t in _TYPES) + ")"
+def _unnest(types: tuple[str, ...]) -> str:
+    return "unnest(" + ", ".join(f"${n}::{t}[]" for n, t in enumerate(types, start=1)) + ")"
 
 
-@cache
-def simple_updates_values(rows: int) -> LiteralString:
-    """`SIMPLE_UPDATES` for `rows` rows given as scalar parameters (built from constants only)."""
-    source = "(VALUES " + ", ".join([_ROW] * rows) + ")"
-    return _STATEMENT.format(source=source, columns=_COLUMNS)
+# Column arrays (asyncpg encodes them in C): one statement text whatever the batch size.
+SIMPLE_UPDATES: LiteralString = _STATEMENT.format(source=_unnest(_TYPES), columns=_COLUMNS)
 
 
 # New runs of workflow ids with no current run (the common start): the current-run row first,
@@ -85,7 +78,7 @@ _CREATE_COLUMNS = (
     " current_running, start_request_id, status, first_event_id, last_event_id, events"
 )
 _CREATE = """
-WITH v({columns}) AS (VALUES {rows}),
+WITH v({columns}) AS (SELECT * FROM {source}),
 run_exists AS (
     SELECT e.namespace_id, e.workflow_id FROM executions AS e JOIN v USING (namespace_id, workflow_id, run_id)
 ), existing AS (
@@ -112,26 +105,22 @@ SELECT 'run', namespace_id, workflow_id, NULL::text, NULL::bool, NULL::text, NUL
 UNION ALL
 SELECT 'current', namespace_id, workflow_id, run_id, running, start_request_id, status FROM existing
 """
-CREATE_ROWS_MAX = 16
-_CREATE_ROW = "(" + ", ".join(f"%b::{t}" for t in _CREATE_TYPES) + ")"
-
-
-@cache
-def create_runs_values(rows: int) -> LiteralString:
-    """`_CREATE` for `rows` rows of scalar parameters (built from constants only)."""
-    return _CREATE.format(columns=_CREATE_COLUMNS, rows=", ".join([_CREATE_ROW] * rows))
+CREATE_RUNS: LiteralString = _CREATE.format(columns=_CREATE_COLUMNS, source=_unnest(_CREATE_TYPES))
+CREATE_ROWS_MAX = 256
 
 
 def create_statement(transitions: Sequence[Transition]) -> tuple[LiteralString, tuple[Any, ...]]:
     """The statement and parameters creating `transitions` (all new runs, distinct workflows)."""
-    params: list[Any] = []
+    rows = []
     for t in transitions:
         k, h, c = t.key, t.history, t.current
         assert c is not None
-        params += (k.namespace_id, k.workflow_id, k.run_id, t.state, t.next_event_id, t.running)
-        params += (c.running, c.start_request_id, c.status)
-        params += (None, None, None) if h is None else (h.first_event_id, h.last_event_id, h.data)
-    return create_runs_values(len(transitions)), tuple(params)
+        rows.append(
+            (k.namespace_id, k.workflow_id, k.run_id, t.state, t.next_event_id, t.running)
+            + (c.running, c.start_request_id, c.status)
+            + ((None, None, None) if h is None else (h.first_event_id, h.last_event_id, h.data))
+        )
+    return CREATE_RUNS, tuple(list(column) for column in zip(*rows, strict=True))
 
 
 @dataclass(frozen=True)
@@ -202,6 +191,4 @@ def simple_rows(transitions: Sequence[Transition]) -> list[tuple[Any, ...]]:
 def simple_statement(transitions: Sequence[Transition]) -> tuple[LiteralString, tuple[Any, ...]]:
     """The statement and parameters writing `transitions` (all simple, distinct workflows)."""
     rows = simple_rows(transitions)
-    if len(rows) <= VALUES_ROWS_MAX:
-        return simple_updates_values(len(rows)), tuple(value for row in rows for value in row)
     return SIMPLE_UPDATES, tuple(list(column) for column in zip(*rows, strict=True))

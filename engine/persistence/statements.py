@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import cache
 from typing import Any, LiteralString
 
 from engine.errors import StoreError
@@ -106,9 +107,15 @@ LIST_NAMESPACES: LiteralString = (
 )
 
 
+@cache
 def postgres(sql: LiteralString) -> LiteralString:
-    """The same statement with psycopg's placeholders (none of our SQL contains a literal '?')."""
-    return sql.replace("?", "%s")
+    """The same statement with PostgreSQL's numbered placeholders ($1, $2, …) instead of `?`
+    (none of our SQL contains a literal '?')."""
+    parts = sql.split("?")
+    numbered = parts[0]
+    for n, part in enumerate(parts[1:], start=1):
+        numbered += f"${n}" + part
+    return numbered
 
 
 def plan(t: Transition) -> list[Step]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import psycopg
+import asyncpg
 import pytest
 
 from engine.config import EngineConfig, parse_port
@@ -85,13 +85,8 @@ def test_pending_migrations_refuse_a_newer_schema() -> None:
 
 
 def test_postgres_errors_are_summarised_in_a_few_words() -> None:
-    error = psycopg.OperationalError(
-        'connection failed: connection to server at "127.0.0.1", port 5999 failed: '
-        "Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?"
-    )
-    assert describe_error(error) == "connection refused"
-    missing = psycopg.OperationalError(
-        'connection failed: connection to server at "127.0.0.1", port 5432 failed: '
-        'FATAL:  database "nope" does not exist'
-    )
+    refused = ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5999)")
+    assert describe_error(refused) == "connection refused"
+    missing = asyncpg.InvalidCatalogNameError('database "nope" does not exist')
     assert describe_error(missing) == 'database "nope" does not exist'
+    assert describe_error(TimeoutError()) == "timed out"

@@ -31,11 +31,11 @@ async def _stream(committer: GroupCommitter[int], count: int) -> None:
 
 async def test_a_busy_stream_of_commits_shares_transactions_with_linger() -> None:
     recorder = Recorder()
-    committer = GroupCommitter(recorder.write, linger=0.05)
-    await committer.submit(-1)  # the first batch: nothing to linger after
+    committer = GroupCommitter(recorder.write, linger=0.5)
+    await asyncio.gather(committer.submit(-2), committer.submit(-1))  # two callers: a busy store
     await _stream(committer, 20)
     await committer.close()
-    assert sorted(i for batch in recorder.batches for i in batch) == list(range(-1, 20))
+    assert sorted(i for batch in recorder.batches for i in batch) == list(range(-2, 20))
     assert len(recorder.batches) <= 4
 
 
@@ -49,9 +49,18 @@ async def test_without_linger_each_loop_iteration_writes_alone() -> None:
 
 async def test_a_lone_commit_after_a_quiet_spell_does_not_wait() -> None:
     recorder = Recorder()
-    committer = GroupCommitter(recorder.write, linger=1.0)
-    await asyncio.wait_for(committer.submit(1), 0.5)  # the first commit: nothing to linger after
-    await asyncio.sleep(1.1)  # a quiet spell longer than the linger
-    await asyncio.wait_for(committer.submit(2), 0.5)  # a committer that always lingered takes 1 s
-    assert recorder.batches == [[1], [2]]
+    committer = GroupCommitter(recorder.write, linger=2.0)
+    await asyncio.gather(committer.submit(-1), committer.submit(0))  # busy once...
+    await asyncio.sleep(2.1)  # ...then a quiet spell longer than the linger
+    await asyncio.wait_for(committer.submit(2), 1.5)  # a committer that always lingered takes 2 s
+    assert recorder.batches == [[-1, 0], [2]]
+    await committer.close()
+
+
+async def test_a_lone_caller_committing_again_and_again_never_waits() -> None:
+    recorder = Recorder()
+    committer = GroupCommitter(recorder.write, linger=30.0)
+    for i in range(5):
+        await asyncio.wait_for(committer.submit(i), 0.5)  # a lingering committer would take 30 s
+    assert recorder.batches == [[0], [1], [2], [3], [4]]
     await committer.close()

@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Sequence
 
 import pytest
-from psycopg import AsyncPipeline
 
 from engine.errors import StoreError
 from engine.persistence import Store, open_store
@@ -41,13 +40,12 @@ def savepointed(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
 
     async def spy(
         conn: pg_ops.Connection,
-        pipeline: AsyncPipeline,
         transitions: Sequence[Transition],
         positions: Sequence[int],
         outcomes: list[Outcome],
     ) -> None:
         calls.append(list(positions))
-        await real(conn, pipeline, transitions, positions, outcomes)
+        await real(conn, transitions, positions, outcomes)
 
     monkeypatch.setattr(pg_ops, "_write_with_savepoints", spy)
     return calls
