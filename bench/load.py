@@ -4,7 +4,7 @@ Starts `python -m engine` in its own process (SQLite by default, or `--pg URL` f
 PostgreSQL database), runs a worker and a client in this process, and prints workflows/s,
 start-to-result latency (p50/p99) and the engine's CPU-ms per workflow. Prints; asserts nothing.
 
-    .venv/bin/python bench/load.py [--workflows 1000] [--concurrency 50] [--pg postgresql://postgres@127.0.0.1:5432]
+    .venv/bin/python bench/load.py [--workflows 1000] [--concurrency 50] [--rounds 3] [--pg postgresql://postgres@127.0.0.1:5432]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -66,7 +67,9 @@ async def _connect(port: int) -> Client:
             await asyncio.sleep(0.1)
 
 
-async def _run(port: int, engine_pid: int, total: int, concurrency: int, sandboxed: bool, eager: bool) -> None:
+async def _run(
+    port: int, engine_pid: int, total: int, concurrency: int, sandboxed: bool, eager: bool, rounds: int
+) -> None:
     client = await _connect(port)
     queue = f"bench-{uuid.uuid4().hex[:6]}"
     runner = {} if sandboxed else {"workflow_runner": UnsandboxedWorkflowRunner()}
@@ -81,26 +84,33 @@ async def _run(port: int, engine_pid: int, total: int, concurrency: int, sandbox
     ):
         for i in range(20):  # warm-up
             await client.execute_workflow(OneActivity.run, "w", id=f"warm-{queue}-{i}", task_queue=queue)
-        latencies: list[float] = []
-        pending = iter(range(total))
+        rounds_out: list[tuple[float, float, float, float]] = []
+        for r in range(rounds):
+            latencies: list[float] = []
+            pending = iter(range(total))
 
-        async def drive() -> None:
-            for i in pending:
-                t0 = time.perf_counter()
-                handle = await client.start_workflow(
-                    OneActivity.run, "x", id=f"{queue}-{i}", task_queue=queue, request_eager_start=eager
-                )
-                await handle.result()
-                latencies.append(time.perf_counter() - t0)
+            async def drive(r: int = r, latencies: list[float] = latencies, pending: Iterator[int] = pending) -> None:
+                for i in pending:
+                    t0 = time.perf_counter()
+                    handle = await client.start_workflow(
+                        OneActivity.run, "x", id=f"{queue}-{r}-{i}", task_queue=queue, request_eager_start=eager
+                    )
+                    await handle.result()
+                    latencies.append(time.perf_counter() - t0)
 
-        cpu0, t0 = _cpu_seconds(engine_pid), time.perf_counter()
-        await asyncio.gather(*(drive() for _ in range(concurrency)))
-        elapsed, cpu = time.perf_counter() - t0, _cpu_seconds(engine_pid) - cpu0
-    latencies.sort()
-    print(f"  workflows/s          {total / elapsed:8.1f}   ({total} workflows in {elapsed:.2f} s)")
-    p50, p99 = statistics.median(latencies) * 1000, latencies[int(len(latencies) * 0.99)] * 1000
-    print(f"  latency p50 / p99    {p50:8.1f} / {p99:.1f} ms")
-    print(f"  engine CPU/workflow  {cpu / total * 1000:8.2f} ms   (engine used {cpu:.2f} CPU-s)")
+            cpu0, t0 = _cpu_seconds(engine_pid), time.perf_counter()
+            await asyncio.gather(*(drive() for _ in range(concurrency)))
+            elapsed, cpu = time.perf_counter() - t0, _cpu_seconds(engine_pid) - cpu0
+            latencies.sort()
+            p50, p99 = statistics.median(latencies) * 1000, latencies[int(len(latencies) * 0.99)] * 1000
+            rounds_out.append((total / elapsed, p50, p99, cpu / total * 1000))
+            print(f"  workflows/s          {total / elapsed:8.1f}   ({total} workflows in {elapsed:.2f} s)")
+            print(f"  latency p50 / p99    {p50:8.1f} / {p99:.1f} ms")
+            print(f"  engine CPU/workflow  {cpu / total * 1000:8.2f} ms   (engine used {cpu:.2f} CPU-s)")
+    if rounds > 1:
+        rate, p50, p99, cpu = (statistics.median(column) for column in zip(*rounds_out, strict=True))
+        summary = f"median of {rounds} rounds: {rate:.1f} workflows/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+        print(f"{summary}, {cpu:.2f} ms engine CPU per workflow")
 
 
 def main() -> None:
@@ -110,6 +120,7 @@ def main() -> None:
     parser.add_argument("--pg", help="PostgreSQL server URL; a fresh database is created and dropped")
     parser.add_argument("--sandboxed", action="store_true", help="use the SDK's default sandboxed workflow runner")
     parser.add_argument("--eager-start", action="store_true", help="start workflows with request_eager_start")
+    parser.add_argument("--rounds", type=int, default=1, help="measure this many times on one engine; print the median")
     args = parser.parse_args()
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -130,7 +141,9 @@ def main() -> None:
             store = "PostgreSQL" if args.pg else "SQLite"
             mode = ", eager start" if args.eager_start else ""
             print(f"{args.workflows} one-activity workflows, {args.concurrency} at a time, store {store}{mode}")
-            asyncio.run(_run(port, engine.pid, args.workflows, args.concurrency, args.sandboxed, args.eager_start))
+            asyncio.run(
+                _run(port, engine.pid, args.workflows, args.concurrency, args.sandboxed, args.eager_start, args.rounds)
+            )
         finally:
             engine.terminate()
             engine.wait(timeout=30)
