@@ -21,6 +21,7 @@ from temporalio.api.errordetails.v1 import (
     NamespaceNotFoundFailure,
     NotFoundFailure,
     WorkflowExecutionAlreadyStartedFailure,
+    WorkflowNotReadyFailure,
 )
 
 from engine.errors import StoreError
@@ -29,6 +30,7 @@ from engine.history.errors import (
     InvalidArgument,
     NotFound,
     WorkflowAlreadyStarted,
+    WorkflowNotReady,
     WorkflowNotRunning,
 )
 from engine.history.tokens import InvalidTaskToken
@@ -89,6 +91,8 @@ def translate(exc: Exception) -> RpcError | None:
         return RpcError(grpc.StatusCode.NOT_FOUND, str(exc), NotFoundFailure())
     if isinstance(exc, (InvalidArgument, InvalidTaskToken)):
         return RpcError(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+    if isinstance(exc, WorkflowNotReady):
+        return RpcError(grpc.StatusCode.FAILED_PRECONDITION, str(exc), WorkflowNotReadyFailure())
     if isinstance(exc, FailedPrecondition):
         return RpcError(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
     if isinstance(exc, StoreError):

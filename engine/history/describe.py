@@ -21,6 +21,8 @@ def describe_run(entry: WorkflowEntry, history_length: int) -> DescribeWorkflowE
     config.workflow_execution_timeout.CopyFrom(duration(state.execution_timeout))
     config.workflow_run_timeout.CopyFrom(duration(state.run_timeout))
     config.default_workflow_task_timeout.CopyFrom(duration(state.workflow_task_timeout))
+    if state.user_metadata:
+        config.user_metadata.MergeFromString(state.user_metadata)
 
     info = response.workflow_execution_info
     info.execution.CopyFrom(execution_of(entry.key))

@@ -21,6 +21,10 @@ class FailedPrecondition(HistoryError):
     pass
 
 
+class WorkflowNotReady(FailedPrecondition):
+    """The run cannot serve the request yet, e.g. a query while its workflow task keeps failing."""
+
+
 class WorkflowAlreadyStarted(HistoryError):
     def __init__(self, message: str, *, start_request_id: str, run_id: str) -> None:
         super().__init__(message)

@@ -21,7 +21,7 @@ from temporalio.api.query.v1 import WorkflowQuery, WorkflowQueryResult
 from temporalio.api.workflowservice.v1 import PollWorkflowTaskQueueResponse, RespondQueryTaskCompletedRequest
 
 from engine.history.cache import WorkflowEntry
-from engine.history.errors import InvalidArgument, NotFound
+from engine.history.errors import InvalidArgument, NotFound, WorkflowNotReady
 from engine.history.poll_responses import poll_response
 from engine.history.service import HistoryCore
 from engine.history.state import STATUS_COMPLETED
@@ -49,6 +49,9 @@ class QueryOutcome:
     rejected_status: int = 0  # WorkflowExecutionStatus when rejected by the reject condition
 
 
+FAIL_QUERY_WORKFLOW_TASK_ATTEMPT = 3  # Temporal's failQueryWorkflowTaskAttemptCount
+
+
 class QueryOps(HistoryCore):
     async def query(
         self, key: ExecutionKey, query: WorkflowQuery, *, reject_condition: int, timeout: float
@@ -66,6 +69,12 @@ class QueryOps(HistoryCore):
                 and state.status != STATUS_COMPLETED
             ):
                 return QueryOutcome(rejected_status=state.status)
+            if not state.running and not state.last_completed_wft_started_event_id:
+                raise WorkflowNotReady("Workflow closed before task started.")
+            wft = state.workflow_task
+            if state.running and wft is not None and wft.attempt >= FAIL_QUERY_WORKFLOW_TASK_ATTEMPT:
+                # as Temporal: a query waiting behind a failing task would only time out
+                raise WorkflowNotReady("Unable to query workflow due to Workflow Task in failed state.")
             query_id = str(uuid.uuid4())
             pending = PendingQuery(query)
             entry.queries[query_id] = pending

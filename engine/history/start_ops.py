@@ -214,6 +214,7 @@ class StartOps(WorkflowOps):
         attrs.workflow_id = req.workflow_id
         if req.HasField("user_metadata"):  # the summary and details a UI shows for the run
             event.user_metadata.CopyFrom(req.user_metadata)
+            state.user_metadata = req.user_metadata.SerializeToString()
         for name in ("memo", "search_attributes", "header", "retry_policy", "priority"):
             if req.HasField(name):
                 getattr(attrs, name).CopyFrom(getattr(req, name))

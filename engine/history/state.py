@@ -101,6 +101,7 @@ class MutableState(msgspec.Struct, kw_only=True):
     memo: bytes = b""  # serialized Memo (current values)
     completion_event_id: int = 0
     history_size_bytes: int = 0  # serialized size of the history written so far
+    user_metadata: bytes = b""  # serialized UserMetadata from the start (static summary, details)
 
     @property
     def running(self) -> bool:

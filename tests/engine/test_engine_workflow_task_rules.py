@@ -4,6 +4,7 @@ tasks that keep failing on a bad command, and readers arriving while a commit is
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,12 +16,14 @@ from temporalio.api.command.v1 import (
 )
 from temporalio.api.common.v1 import WorkflowExecution, WorkflowType
 from temporalio.api.enums.v1 import CommandType, EventType, HistoryEventFilterType, WorkflowTaskFailedCause
+from temporalio.api.query.v1 import WorkflowQuery
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
     GetWorkflowExecutionHistoryRequest,
     PollWorkflowTaskQueueRequest,
     PollWorkflowTaskQueueResponse,
+    QueryWorkflowRequest,
     RespondWorkflowTaskCompletedRequest,
     RespondWorkflowTaskFailedRequest,
     StartWorkflowExecutionRequest,
@@ -233,3 +236,37 @@ async def test_readers_never_see_a_close_whose_commit_is_in_flight(engine: Engin
         history.store = gated._store
     assert [e.event_type for e in answer.history.events] == [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED]
     assert described.workflow_execution_info.history_length == len(await raw.event_types())
+
+
+async def _query(raw: RawWorker) -> None:
+    await raw.service.query_workflow(
+        QueryWorkflowRequest(
+            namespace="default",
+            execution=WorkflowExecution(workflow_id=raw.workflow_id),
+            query=WorkflowQuery(query_type="state"),
+        ),
+        timeout=timedelta(seconds=5),
+    )
+
+
+async def test_a_query_fails_fast_while_the_workflow_task_keeps_failing(client: Client) -> None:
+    """As Temporal: from the third attempt a query is FAILED_PRECONDITION at once instead of
+    waiting for a worker that cannot answer."""
+    raw = RawWorker(client)
+    await raw.start()
+    await raw.fail((await raw.poll()).task_token)
+    await raw.fail((await raw.poll()).task_token)  # the next attempt is the third
+    with pytest.raises(RPCError) as caught:
+        await _query(raw)
+    assert caught.value.status == RPCStatusCode.FAILED_PRECONDITION
+    assert caught.value.message == "Unable to query workflow due to Workflow Task in failed state."
+
+
+async def test_a_query_of_a_run_closed_before_its_first_task_fails(client: Client) -> None:
+    raw = RawWorker(client)
+    await raw.start()
+    await client.get_workflow_handle(raw.workflow_id).terminate("before any task")
+    with pytest.raises(RPCError) as caught:
+        await _query(raw)
+    assert caught.value.status == RPCStatusCode.FAILED_PRECONDITION
+    assert caught.value.message == "Workflow closed before task started."

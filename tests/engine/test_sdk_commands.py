@@ -193,9 +193,16 @@ def _summary(event: HistoryEvent) -> str:
 
 async def test_summaries_travel_on_the_start_activity_and_timer_events(client: Client, task_queue: str) -> None:
     handle = await client.start_workflow(
-        SummariesWorkflow.run, id=new_id(), task_queue=task_queue, static_summary="nightly report"
+        SummariesWorkflow.run,
+        id=new_id(),
+        task_queue=task_queue,
+        static_summary="nightly report",
+        static_details="for the finance team",
     )
     assert await handle.result() is False  # a short history: no continue-as-new suggested
+    described = await handle.describe()
+    assert await described.static_summary() == "nightly report"
+    assert await described.static_details() == "for the finance team"
     events = (await handle.fetch_history()).events
     assert _summary(events[0]) == "nightly report"
     scheduled = [e for e in events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
