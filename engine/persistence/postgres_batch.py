@@ -1,25 +1,19 @@
 """One statement for the common transitions of a PostgreSQL group-commit batch.
 
 Most transitions update a run that already exists and leave the current-run row alone (or only
-set its status). Written one by one they cost a savepoint and 2–4 statements each, and the
-driver's per-statement work costs far more CPU than PostgreSQL spends executing them.
-`SIMPLE_UPDATES` applies all of them with one statement whose parameters are column arrays:
+set its status), and most of the rest start a fresh workflow id. Written one by one they cost a
+savepoint and 2–4 statements each, and the driver's work per statement costs far more CPU than
+PostgreSQL spends executing it. `BATCH_WRITE` applies all of them with one statement whose
+parameters are column arrays (see its comment for how each kind is guarded).
 
-* the execution rows are updated where `db_version` still matches, as `UPDATE_EXECUTION` does;
-  a transition whose row is not returned failed its precondition and wrote nothing else;
-* the history batches and current-run statuses of the updated rows only are written by
-  data-modifying CTEs fed from the update's RETURNING, so they stand or fall with it.
+The inserts have no ON CONFLICT clause where a conflict would be a caller's bug (history
+overlapping stored events, a run id already taken): the whole statement then fails with a
+unique violation, nothing is written, and the caller redoes the batch through the savepoint
+path, which reports that transition alone. No client round trip is needed to check first.
 
-The history insert has no ON CONFLICT clause on purpose: a batch overlapping stored events (a
-caller's bug, never a precondition) makes the whole statement fail with a unique violation, the
-transaction is rolled back by the server, and the caller redoes the batch through the savepoint
-path, which reports that transition alone. No client round trip is needed to check for it first.
-
-New workflows (a fresh id, the common start) likewise go together through `CREATE_RUNS`.
-
-This is only sound when no two transitions of the batch touch the same (namespace, workflow id):
-then they are independent and the order they apply in does not matter. `split_batch` refuses
-(returns None) otherwise.
+This is only sound when no two transitions of the batch touch the same (namespace, workflow
+id): then they are independent and the order they apply in does not matter. `split_batch`
+refuses (returns None) otherwise.
 """
 
 from __future__ import annotations
@@ -36,91 +30,85 @@ _COLUMNS = (
 )
 _TYPES = ("text", "text", "text", "bytea", "int8", "int8", "bool", "int8", "int8", "bytea", "bool", "int4")
 
-_STATEMENT = """
-WITH updated AS (
-    UPDATE executions AS e
-    SET state = v.state, next_event_id = v.next_event_id, db_version = e.db_version + 1, running = v.running
-    FROM {source} AS v({columns})
-    WHERE e.namespace_id = v.namespace_id AND e.workflow_id = v.workflow_id AND e.run_id = v.run_id
-        AND e.db_version = v.expected_db_version
-    RETURNING e.namespace_id, e.workflow_id, e.run_id,
-        v.first_event_id, v.last_event_id, v.events, v.current_running, v.current_status
-), history AS (
-    INSERT INTO history_batches (namespace_id, workflow_id, run_id, first_event_id, last_event_id, data)
-    SELECT namespace_id, workflow_id, run_id, first_event_id, last_event_id, events
-    FROM updated WHERE first_event_id IS NOT NULL
-), status AS (
-    UPDATE current_executions AS c SET running = u.current_running, status = u.current_status
-    FROM updated AS u
-    WHERE u.current_status IS NOT NULL
-        AND c.namespace_id = u.namespace_id AND c.workflow_id = u.workflow_id AND c.run_id = u.run_id
-)
-SELECT namespace_id, workflow_id, run_id FROM updated
-"""
-
-
-def _unnest(types: tuple[str, ...]) -> str:
-    return "unnest(" + ", ".join(f"${n}::{t}[]" for n, t in enumerate(types, start=1)) + ")"
-
-
-# Column arrays (asyncpg encodes them in C): one statement text whatever the batch size.
-SIMPLE_UPDATES: LiteralString = _STATEMENT.format(source=_unnest(_TYPES), columns=_COLUMNS)
-
-
-# New runs of workflow ids with no current run (the common start): the current-run row first,
-# ON CONFLICT DO NOTHING; the execution row and history only for the ids it was inserted for.
-# `existing` reads the statement's snapshot: the current row as it was before, for the conflict.
-# No ON CONFLICT on executions or history: an existing run id (never for fresh UUIDs) fails the
-# statement, and the batch is redone through savepoints.
-_CREATE_TYPES = ("text", "text", "text", "bytea", "int8", "bool", "bool", "text", "int4", "int8", "int8", "bytea")
 _CREATE_COLUMNS = (
     "namespace_id, workflow_id, run_id, state, next_event_id, running,"
     " current_running, start_request_id, status, first_event_id, last_event_id, events"
 )
-_CREATE = """
-WITH v({columns}) AS (SELECT * FROM {source}),
+_CREATE_TYPES = ("text", "text", "text", "bytea", "int8", "bool", "bool", "text", "int4", "int8", "int8", "bytea")
+
+# One statement for both kinds (an empty array for a kind the batch lacks): one round trip and
+# its own transaction. Data-modifying CTEs all see the snapshot taken before the statement, so
+# the two kinds must not touch the same workflow (`split_batch` makes sure of it).
+#
+# Updates (`u*`): executions where `db_version` still matches; their history and current-run
+# status only for the rows the update returned.
+# New workflows (`c*`): the current-run row first, ON CONFLICT DO NOTHING; the execution row and
+# history only for the ids it was inserted for. `existing` is the current row as it was before,
+# for the conflict; `run_exists` finds a run id already taken (reported first, as the savepoint
+# path does). No ON CONFLICT on executions or history: an overlap (a caller's bug) fails the
+# statement, and the batch is redone through savepoints.
+_BATCH = """
+WITH uv({u_columns}) AS (SELECT * FROM {u_source}),
+updated AS (
+    UPDATE executions AS e
+    SET state = uv.state, next_event_id = uv.next_event_id, db_version = e.db_version + 1, running = uv.running
+    FROM uv
+    WHERE e.namespace_id = uv.namespace_id AND e.workflow_id = uv.workflow_id AND e.run_id = uv.run_id
+        AND e.db_version = uv.expected_db_version
+    RETURNING e.namespace_id, e.workflow_id, e.run_id,
+        uv.first_event_id, uv.last_event_id, uv.events, uv.current_running, uv.current_status
+), u_history AS (
+    INSERT INTO history_batches (namespace_id, workflow_id, run_id, first_event_id, last_event_id, data)
+    SELECT namespace_id, workflow_id, run_id, first_event_id, last_event_id, events
+    FROM updated WHERE first_event_id IS NOT NULL
+), u_status AS (
+    UPDATE current_executions AS c SET running = u.current_running, status = u.current_status
+    FROM updated AS u
+    WHERE u.current_status IS NOT NULL
+        AND c.namespace_id = u.namespace_id AND c.workflow_id = u.workflow_id AND c.run_id = u.run_id
+), cv({c_columns}) AS (SELECT * FROM {c_source}),
 run_exists AS (
-    SELECT e.namespace_id, e.workflow_id FROM executions AS e JOIN v USING (namespace_id, workflow_id, run_id)
+    SELECT e.namespace_id, e.workflow_id FROM executions AS e JOIN cv USING (namespace_id, workflow_id, run_id)
 ), existing AS (
     SELECT c.namespace_id, c.workflow_id, c.run_id, c.running, c.start_request_id, c.status
-    FROM current_executions AS c JOIN v USING (namespace_id, workflow_id)
-), cur AS (
+    FROM current_executions AS c JOIN cv USING (namespace_id, workflow_id)
+), c_current AS (
     INSERT INTO current_executions (namespace_id, workflow_id, run_id, running, start_request_id, status)
-    SELECT namespace_id, workflow_id, run_id, current_running, start_request_id, status FROM v
+    SELECT namespace_id, workflow_id, run_id, current_running, start_request_id, status FROM cv
     WHERE (namespace_id, workflow_id) NOT IN (SELECT namespace_id, workflow_id FROM run_exists)
     ON CONFLICT DO NOTHING
     RETURNING namespace_id, workflow_id
-), execution AS (
+), c_execution AS (
     INSERT INTO executions (namespace_id, workflow_id, run_id, state, next_event_id, db_version, running)
-    SELECT v.namespace_id, v.workflow_id, v.run_id, v.state, v.next_event_id, 1, v.running
-    FROM v JOIN cur USING (namespace_id, workflow_id)
-), history AS (
+    SELECT cv.namespace_id, cv.workflow_id, cv.run_id, cv.state, cv.next_event_id, 1, cv.running
+    FROM cv JOIN c_current USING (namespace_id, workflow_id)
+), c_history AS (
     INSERT INTO history_batches (namespace_id, workflow_id, run_id, first_event_id, last_event_id, data)
-    SELECT v.namespace_id, v.workflow_id, v.run_id, v.first_event_id, v.last_event_id, v.events
-    FROM v JOIN cur USING (namespace_id, workflow_id) WHERE v.first_event_id IS NOT NULL
+    SELECT cv.namespace_id, cv.workflow_id, cv.run_id, cv.first_event_id, cv.last_event_id, cv.events
+    FROM cv JOIN c_current USING (namespace_id, workflow_id) WHERE cv.first_event_id IS NOT NULL
 )
-SELECT 'created', namespace_id, workflow_id, NULL::text, NULL::bool, NULL::text, NULL::int4 FROM cur
+SELECT 'updated', namespace_id, workflow_id, run_id, NULL::bool, NULL::text, NULL::int4 FROM updated
+UNION ALL
+SELECT 'created', namespace_id, workflow_id, NULL::text, NULL::bool, NULL::text, NULL::int4 FROM c_current
 UNION ALL
 SELECT 'run', namespace_id, workflow_id, NULL::text, NULL::bool, NULL::text, NULL::int4 FROM run_exists
 UNION ALL
 SELECT 'current', namespace_id, workflow_id, run_id, running, start_request_id, status FROM existing
 """
-CREATE_RUNS: LiteralString = _CREATE.format(columns=_CREATE_COLUMNS, source=_unnest(_CREATE_TYPES))
+
+
+def _unnest(types: tuple[str, ...], first: int) -> str:
+    return "unnest(" + ", ".join(f"${n}::{t}[]" for n, t in enumerate(types, start=first)) + ")"
+
+
+# Column arrays (asyncpg encodes them in C): one statement text whatever the batch holds.
+BATCH_WRITE: LiteralString = _BATCH.format(
+    u_columns=_COLUMNS,
+    u_source=_unnest(_TYPES, 1),
+    c_columns=_CREATE_COLUMNS,
+    c_source=_unnest(_CREATE_TYPES, len(_TYPES) + 1),
+)
 CREATE_ROWS_MAX = 256
-
-
-def create_statement(transitions: Sequence[Transition]) -> tuple[LiteralString, tuple[Any, ...]]:
-    """The statement and parameters creating `transitions` (all new runs, distinct workflows)."""
-    rows = []
-    for t in transitions:
-        k, h, c = t.key, t.history, t.current
-        assert c is not None
-        rows.append(
-            (k.namespace_id, k.workflow_id, k.run_id, t.state, t.next_event_id, t.running)
-            + (c.running, c.start_request_id, c.status)
-            + ((None, None, None) if h is None else (h.first_event_id, h.last_event_id, h.data))
-        )
-    return CREATE_RUNS, tuple(list(column) for column in zip(*rows, strict=True))
 
 
 @dataclass(frozen=True)
@@ -188,7 +176,21 @@ def simple_rows(transitions: Sequence[Transition]) -> list[tuple[Any, ...]]:
     return rows
 
 
-def simple_statement(transitions: Sequence[Transition]) -> tuple[LiteralString, tuple[Any, ...]]:
-    """The statement and parameters writing `transitions` (all simple, distinct workflows)."""
-    rows = simple_rows(transitions)
-    return SIMPLE_UPDATES, tuple(list(column) for column in zip(*rows, strict=True))
+def batch_statement(
+    simple: Sequence[Transition], creates: Sequence[Transition]
+) -> tuple[LiteralString, tuple[Any, ...]]:
+    """`BATCH_WRITE` and its parameters for these simple updates and new workflows."""
+    create_rows = []
+    for t in creates:
+        k, h, c = t.key, t.history, t.current
+        assert c is not None
+        create_rows.append(
+            (k.namespace_id, k.workflow_id, k.run_id, t.state, t.next_event_id, t.running)
+            + (c.running, c.start_request_id, c.status)
+            + ((None, None, None) if h is None else (h.first_event_id, h.last_event_id, h.data))
+        )
+    return BATCH_WRITE, (*_columns(simple_rows(simple), len(_TYPES)), *_columns(create_rows, len(_CREATE_TYPES)))
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]

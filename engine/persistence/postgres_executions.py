@@ -20,7 +20,7 @@ from typing import Any, LiteralString
 import asyncpg
 
 from engine.persistence.group_commit import Outcome
-from engine.persistence.postgres_batch import Split, create_statement, simple_statement, split_batch
+from engine.persistence.postgres_batch import Split, batch_statement, split_batch
 from engine.persistence.records import (
     CurrentRun,
     ExecutionKey,
@@ -73,58 +73,38 @@ async def write_batch(conn: Connection, transitions: Sequence[Transition]) -> li
 
 
 async def _write_split(conn: Connection, transitions: Sequence[Transition], split: Split) -> list[Outcome]:
-    """Simple updates with one statement, new workflows with another, the rest one by one, in
-    one transaction (a lone statement is a transaction by itself)."""
+    """Simple updates and new workflows with one statement (its own transaction: one round
+    trip); anything else one by one, with that statement, in one transaction."""
     outcomes: list[Outcome] = [None] * len(transitions)
     simple = [transitions[i] for i in split.simple]
     creates = [transitions[i] for i in split.creates]
-    statements = []
-    if simple:
-        statements.append(simple_statement(simple))
-    if creates:
-        statements.append(create_statement(creates))
-    if len(statements) > 1 or split.rest:
+    sql, params = batch_statement(simple, creates)
+    if split.rest:
         async with conn.transaction():
-            results = [await conn.fetch(sql, *params) for sql, params in statements]
-            if split.rest:
-                await _write_with_savepoints(conn, transitions, split.rest, outcomes)
+            rows = await conn.fetch(sql, *params)
+            await _write_with_savepoints(conn, transitions, split.rest, outcomes)
     else:
-        sql, params = statements[0]
-        results = [await conn.fetch(sql, *params)]
-    if simple:
-        updated = {(row[0], row[1], row[2]) for row in results[0]}
-        for i, t in zip(split.simple, simple, strict=True):
-            if (t.key.namespace_id, t.key.workflow_id, t.key.run_id) not in updated:
-                outcomes[i] = failure(Guard.EXECUTION, t, None)
-    if creates:
-        await _create_outcomes(conn, results[-1], split.creates, creates, outcomes)
-    return outcomes
-
-
-async def _create_outcomes(
-    conn: Connection,
-    rows: list[Any],
-    positions: Sequence[int],
-    creates: Sequence[Transition],
-    outcomes: list[Outcome],
-) -> None:
-    """A new workflow whose run id is taken failed on its execution row, as the savepoint path
-    reports it; one whose current-run row was not inserted, with the row that was there."""
-    kinds: dict[str, dict[tuple[str, str], Any]] = {"created": {}, "run": {}, "current": {}}
+        rows = await conn.fetch(sql, *params)
+    kinds: dict[str, dict[tuple[str, str], Any]] = {"updated": {}, "created": {}, "run": {}, "current": {}}
     for row in rows:
         kinds[row[0]][(row[1], row[2])] = row
-    for i, t in zip(positions, creates, strict=True):
+    for i, t in zip(split.simple, simple, strict=True):
+        row = kinds["updated"].get((t.key.namespace_id, t.key.workflow_id))
+        if row is None or row[3] != t.key.run_id:
+            outcomes[i] = failure(Guard.EXECUTION, t, None)
+    for i, t in zip(split.creates, creates, strict=True):
         workflow = (t.key.namespace_id, t.key.workflow_id)
         if workflow in kinds["created"]:
             continue
         if workflow in kinds["run"]:
-            outcomes[i] = failure(Guard.EXECUTION, t, None)
+            outcomes[i] = failure(Guard.EXECUTION, t, None)  # the run id is taken: as the savepoint path reports it
             continue
         before = kinds["current"].get(workflow)
         if before is None:  # inserted by another engine after this statement's snapshot was taken
             outcomes[i] = failure(Guard.CURRENT, t, await get_current_run(conn, *workflow))
         else:
             outcomes[i] = failure(Guard.CURRENT, t, current_from_row((*workflow, *before[3:])))
+    return outcomes
 
 
 class _Refused(Exception):
