@@ -68,7 +68,14 @@ async def _connect(port: int) -> Client:
 
 
 async def _run(
-    port: int, engine_pid: int, total: int, concurrency: int, sandboxed: bool, eager: bool, rounds: int
+    port: int,
+    engine_pid: int,
+    total: int,
+    concurrency: int,
+    sandboxed: bool,
+    eager: bool,
+    rounds: int,
+    wft_polls: int,
 ) -> None:
     client = await _connect(port)
     queue = f"bench-{uuid.uuid4().hex[:6]}"
@@ -79,6 +86,7 @@ async def _run(
         workflows=[OneActivity],
         activities=[echo],
         max_concurrent_workflow_tasks=200,
+        max_concurrent_workflow_task_polls=wft_polls,
         max_concurrent_activities=200,
         **runner,  # type: ignore[arg-type]
     ):
@@ -120,6 +128,12 @@ def main() -> None:
     parser.add_argument("--pg", help="PostgreSQL server URL; a fresh database is created and dropped")
     parser.add_argument("--sandboxed", action="store_true", help="use the SDK's default sandboxed workflow runner")
     parser.add_argument("--eager-start", action="store_true", help="start workflows with request_eager_start")
+    parser.add_argument(
+        "--wft-polls",
+        type=int,
+        default=5,
+        help="the worker's max_concurrent_workflow_task_polls (SDK default 5, a fifth of them on the normal queue)",
+    )
     parser.add_argument("--rounds", type=int, default=1, help="measure this many times on one engine; print the median")
     args = parser.parse_args()
     port = _free_port()
@@ -142,7 +156,16 @@ def main() -> None:
             mode = ", eager start" if args.eager_start else ""
             print(f"{args.workflows} one-activity workflows, {args.concurrency} at a time, store {store}{mode}")
             asyncio.run(
-                _run(port, engine.pid, args.workflows, args.concurrency, args.sandboxed, args.eager_start, args.rounds)
+                _run(
+                    port,
+                    engine.pid,
+                    args.workflows,
+                    args.concurrency,
+                    args.sandboxed,
+                    args.eager_start,
+                    args.rounds,
+                    args.wft_polls,
+                )
             )
         finally:
             engine.terminate()
