@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, LiteralString
 
 from engine.persistence.records import Transition
+from engine.persistence.statements import is_new_workflow, is_simple
 
 _COLUMNS = (
     "namespace_id, workflow_id, run_id, state, next_event_id, expected_db_version, running,"
@@ -119,17 +120,6 @@ class Split:
     simple: list[int]
     rest: list[int]
     creates: list[int] = field(default_factory=list)
-
-
-def is_simple(t: Transition) -> bool:
-    """An update of an existing run that does not move the current-run pointer."""
-    return t.expected_db_version > 0 and t.current is None
-
-
-def is_new_workflow(t: Transition) -> bool:
-    """The first run of a workflow id that has no current run (as far as the caller knows)."""
-    c = t.current
-    return t.expected_db_version == 0 and c is not None and c.expected_run_id is None and t.current_status is None
 
 
 def split_batch(transitions: Sequence[Transition]) -> Split | None:

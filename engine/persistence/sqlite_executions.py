@@ -21,6 +21,7 @@ from engine.persistence.records import (
     Transition,
 )
 from engine.persistence.statements import (
+    INSERT_CURRENT,
     INSERT_NAMESPACE,
     LIST_NAMESPACES,
     SELECT_CURRENT,
@@ -34,6 +35,7 @@ from engine.persistence.statements import (
     execution_from_row,
     failure,
     history_from_row,
+    is_new_workflow,
     key_params,
     namespace_from_row,
     namespace_params,
@@ -45,11 +47,11 @@ from engine.persistence.statements import (
 def write_batch(conn: sqlite3.Connection, transitions: Sequence[Transition]) -> list[Outcome]:
     """Apply `transitions` in one transaction; one outcome each (None = written).
 
-    Savepoints cost two statements per transition, so only transitions that change the current
-    run (whose second guard fails in everyday use: a workflow id already taken) get one. For the
-    others only the first step is expected to miss, and a miss there changed nothing; should a
-    later guard miss (a bug elsewhere), the whole batch is rolled back and written again with a
-    savepoint per transition.
+    Savepoints cost two statements per transition, so only transitions that replace a current
+    run get one. For the others only the first step is expected to miss (the execution's
+    version, or for a fresh workflow id its current-run row: the id is taken), and a miss there
+    changed nothing; should a later guard miss (a bug elsewhere), the whole batch is rolled back
+    and written again with a savepoint per transition.
     """
     try:
         return _write(conn, transitions, always_savepoint=False)
@@ -64,16 +66,41 @@ class _LaterGuardMissed(Exception):
 def _write(conn: sqlite3.Connection, transitions: Sequence[Transition], *, always_savepoint: bool) -> list[Outcome]:
     conn.execute("BEGIN IMMEDIATE")
     try:
-        outcomes = [
-            _apply_in_savepoint(conn, t) if always_savepoint or t.current is not None else _apply(conn, t)
-            for t in transitions
-        ]
+        outcomes = [_apply_one(conn, t, always_savepoint) for t in transitions]
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
     return outcomes
+
+
+def _apply_one(conn: sqlite3.Connection, t: Transition, always_savepoint: bool) -> Outcome:
+    if always_savepoint:
+        return _apply_in_savepoint(conn, t)
+    if t.current is None:
+        return _apply(conn, t)
+    if is_new_workflow(t):
+        return _apply_new_workflow(conn, t)
+    return _apply_in_savepoint(conn, t)
+
+
+def _apply_new_workflow(conn: sqlite3.Connection, t: Transition) -> Outcome:
+    """A fresh workflow id's first run, current-run row first: when that insert misses (the id is
+    taken, the everyday conflict) nothing was changed, so no savepoint is needed."""
+    k, c = t.key, t.current
+    assert c is not None
+    params = (k.namespace_id, k.workflow_id, c.run_id, c.running, c.start_request_id, c.status)
+    if conn.execute(INSERT_CURRENT, params).rowcount == 0:
+        if conn.execute(SELECT_EXECUTION, key_params(k)).fetchone() is not None:
+            return failure(Guard.EXECUTION, t, None)  # reported first, as the savepoint path does
+        return failure(Guard.CURRENT, t, get_current_run(conn, k.namespace_id, k.workflow_id))
+    for step in plan(t):
+        if step.sql == INSERT_CURRENT:
+            continue
+        if conn.execute(step.sql, step.params).rowcount == 0 and step.guard is not None:
+            raise _LaterGuardMissed
+    return None
 
 
 def _apply(conn: sqlite3.Connection, t: Transition) -> Outcome:

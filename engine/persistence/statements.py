@@ -118,6 +118,17 @@ def postgres(sql: LiteralString) -> LiteralString:
     return numbered
 
 
+def is_simple(t: Transition) -> bool:
+    """An update of an existing run that does not move the current-run pointer."""
+    return t.expected_db_version > 0 and t.current is None
+
+
+def is_new_workflow(t: Transition) -> bool:
+    """The first run of a workflow id that has no current run (as far as the caller knows)."""
+    c = t.current
+    return t.expected_db_version == 0 and c is not None and c.expected_run_id is None and t.current_status is None
+
+
 def plan(t: Transition) -> list[Step]:
     """The statements of one transition, in order: mutable state, current run, history."""
     k = t.key
