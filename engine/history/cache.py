@@ -108,6 +108,10 @@ class WorkflowCache:
             self._entries.move_to_end(key)
         return entry
 
+    def peek(self, key: ExecutionKey) -> WorkflowEntry | None:
+        """The cached entry, without making it the most recently used."""
+        return self._entries.get(key)
+
     def __setitem__(self, key: ExecutionKey, entry: WorkflowEntry) -> None:
         self._entries[key] = entry
         self._entries.move_to_end(key)

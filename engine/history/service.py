@@ -286,6 +286,9 @@ class HistoryCore:
         if handler is None:
             log.error("unknown timer kind %r", kind)
             return
+        cached = self.entries.peek(key)
+        if cached is not None and not cached.state.running and not cached.committing:
+            return  # most deadlines outlive their run (task timeouts): no lock, no load
         async with self.locks.hold(key.namespace_id, key.workflow_id):
             try:
                 entry = await self.load(key)
