@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
+from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import HistoryEventFilterType, QueryResultType
 from temporalio.api.errordetails.v1 import QueryFailedFailure
 from temporalio.api.workflowservice.v1 import (
@@ -83,6 +84,7 @@ from engine.frontend.validation import (
 from engine.history.history_service import HistoryService
 from engine.history.query_ops import QueryTimedOut
 from engine.history.workflow_ops import StartSignal
+from engine.persistence.records import ExecutionKey
 from engine.version import sundial_version
 
 # The start fields a SignalWithStart request shares with StartWorkflowExecution.
@@ -172,6 +174,13 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
         self.namespaces = namespaces
         self.cluster_id = cluster_id
         self._system_info = GetSystemInfoResponse(server_version=sundial_version(), capabilities=system_capabilities())
+
+    async def _run_key(self, namespace: str, execution: WorkflowExecution) -> ExecutionKey:
+        """The run a request names: its namespace resolved, the execution checked, and an empty
+        run id meaning the workflow's current run."""
+        ns = await self.namespaces.ref(namespace)
+        require_execution(execution)
+        return await self.history.resolve(ns, execution)
 
     # --- system and namespaces ------------------------------------------------------------
 
@@ -278,9 +287,7 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
     async def RequestCancelWorkflowExecution(  # type: ignore[override]
         self, request: RequestCancelWorkflowExecutionRequest, context: Context
     ) -> RequestCancelWorkflowExecutionResponse:
-        ns = await self.namespaces.ref(request.namespace)
-        require_execution(request.workflow_execution)
-        key = await self.history.resolve(ns, request.workflow_execution)
+        key = await self._run_key(request.namespace, request.workflow_execution)
         await self.history.request_cancel(key, identity=request.identity, reason=request.reason)
         return RequestCancelWorkflowExecutionResponse()
 
@@ -288,9 +295,7 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
     async def TerminateWorkflowExecution(  # type: ignore[override]
         self, request: TerminateWorkflowExecutionRequest, context: Context
     ) -> TerminateWorkflowExecutionResponse:
-        ns = await self.namespaces.ref(request.namespace)
-        require_execution(request.workflow_execution)
-        key = await self.history.resolve(ns, request.workflow_execution)
+        key = await self._run_key(request.namespace, request.workflow_execution)
         await self.history.terminate(
             key,
             reason=request.reason,
@@ -303,9 +308,7 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
     async def GetWorkflowExecutionHistory(  # type: ignore[override]
         self, request: GetWorkflowExecutionHistoryRequest, context: Context
     ) -> GetWorkflowExecutionHistoryResponse:
-        ns = await self.namespaces.ref(request.namespace)
-        require_execution(request.execution)
-        key = await self.history.resolve(ns, request.execution)
+        key = await self._run_key(request.namespace, request.execution)
         close_only = request.history_event_filter_type == HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
         events, token = await self.history.read_history(
             key,
@@ -322,9 +325,7 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
     async def GetWorkflowExecutionHistoryReverse(  # type: ignore[override]
         self, request: GetWorkflowExecutionHistoryReverseRequest, context: Context
     ) -> GetWorkflowExecutionHistoryReverseResponse:
-        ns = await self.namespaces.ref(request.namespace)
-        require_execution(request.execution)
-        key = await self.history.resolve(ns, request.execution)
+        key = await self._run_key(request.namespace, request.execution)
         events, token = await self.history.read_history_reverse(
             key, page_size=request.maximum_page_size, page_token=request.next_page_token
         )
@@ -336,9 +337,7 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
     async def DescribeWorkflowExecution(  # type: ignore[override]
         self, request: DescribeWorkflowExecutionRequest, context: Context
     ) -> DescribeWorkflowExecutionResponse:
-        ns = await self.namespaces.ref(request.namespace)
-        require_execution(request.execution)
-        return await self.history.describe(await self.history.resolve(ns, request.execution))
+        return await self.history.describe(await self._run_key(request.namespace, request.execution))
 
     @rpc
     async def QueryWorkflow(self, request: QueryWorkflowRequest, context: Context) -> QueryWorkflowResponse:  # type: ignore[override]
@@ -383,9 +382,7 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
     async def ResetStickyTaskQueue(  # type: ignore[override]
         self, request: ResetStickyTaskQueueRequest, context: Context
     ) -> ResetStickyTaskQueueResponse:
-        ns = await self.namespaces.ref(request.namespace)
-        require_execution(request.execution)
-        await self.history.reset_sticky(await self.history.resolve(ns, request.execution))
+        await self.history.reset_sticky(await self._run_key(request.namespace, request.execution))
         return ResetStickyTaskQueueResponse()
 
     # --- workers --------------------------------------------------------------------------
@@ -429,9 +426,7 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
     async def RespondActivityTaskCompleted(  # type: ignore[override]
         self, request: RespondActivityTaskCompletedRequest, context: Context
     ) -> RespondActivityTaskCompletedResponse:
-        await self.history.complete_activity(
-            request.task_token, result=request.result if request.HasField("result") else None, identity=request.identity
-        )
+        await self._complete_activity(request.task_token, request)
         return RespondActivityTaskCompletedResponse()
 
     @rpc
@@ -440,35 +435,54 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
     ) -> RespondActivityTaskFailedResponse:
         if not request.HasField("failure"):
             raise invalid("failure is required")
-        await self.history.fail_activity(
-            request.task_token,
-            failure=request.failure,
-            identity=request.identity,
-            last_heartbeat_details=request.last_heartbeat_details
-            if request.HasField("last_heartbeat_details")
-            else None,
-        )
+        await self._fail_activity(request.task_token, request)
         return RespondActivityTaskFailedResponse()
 
     @rpc
     async def RespondActivityTaskCanceled(  # type: ignore[override]
         self, request: RespondActivityTaskCanceledRequest, context: Context
     ) -> RespondActivityTaskCanceledResponse:
-        await self.history.cancel_activity(
-            request.task_token,
-            details=request.details if request.HasField("details") else None,
-            identity=request.identity,
-        )
+        await self._cancel_activity(request.task_token, request)
         return RespondActivityTaskCanceledResponse()
 
     @rpc
     async def RecordActivityTaskHeartbeat(  # type: ignore[override]
         self, request: RecordActivityTaskHeartbeatRequest, context: Context
     ) -> RecordActivityTaskHeartbeatResponse:
-        cancel = await self.history.heartbeat(
-            request.task_token, details=request.details if request.HasField("details") else None
-        )
-        return RecordActivityTaskHeartbeatResponse(cancel_requested=cancel)
+        return RecordActivityTaskHeartbeatResponse(cancel_requested=await self._heartbeat(request.task_token, request))
+
+    # The *ById forms name the activity by workflow and activity id instead of a task token;
+    # once that is resolved to the token of its started attempt they are the same operations.
+
+    @rpc
+    async def RespondActivityTaskCompletedById(  # type: ignore[override]
+        self, request: RespondActivityTaskCompletedByIdRequest, context: Context
+    ) -> RespondActivityTaskCompletedByIdResponse:
+        await self._complete_activity(await self._token_by_id(request), request)
+        return RespondActivityTaskCompletedByIdResponse()
+
+    @rpc
+    async def RespondActivityTaskFailedById(  # type: ignore[override]
+        self, request: RespondActivityTaskFailedByIdRequest, context: Context
+    ) -> RespondActivityTaskFailedByIdResponse:
+        if not request.HasField("failure"):
+            raise invalid("failure is required")
+        await self._fail_activity(await self._token_by_id(request), request)
+        return RespondActivityTaskFailedByIdResponse()
+
+    @rpc
+    async def RespondActivityTaskCanceledById(  # type: ignore[override]
+        self, request: RespondActivityTaskCanceledByIdRequest, context: Context
+    ) -> RespondActivityTaskCanceledByIdResponse:
+        await self._cancel_activity(await self._token_by_id(request), request)
+        return RespondActivityTaskCanceledByIdResponse()
+
+    @rpc
+    async def RecordActivityTaskHeartbeatById(  # type: ignore[override]
+        self, request: RecordActivityTaskHeartbeatByIdRequest, context: Context
+    ) -> RecordActivityTaskHeartbeatByIdResponse:
+        cancel = await self._heartbeat(await self._token_by_id(request), request)
+        return RecordActivityTaskHeartbeatByIdResponse(cancel_requested=cancel)
 
     async def _token_by_id(self, request: Any) -> bytes:
         ns = await self.namespaces.ref(request.namespace)
@@ -478,50 +492,24 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
             raise invalid("activity_id is required")
         return await self.history.resolve_activity_token(ns, request.workflow_id, request.run_id, request.activity_id)
 
-    @rpc
-    async def RespondActivityTaskCompletedById(  # type: ignore[override]
-        self, request: RespondActivityTaskCompletedByIdRequest, context: Context
-    ) -> RespondActivityTaskCompletedByIdResponse:
-        token = await self._token_by_id(request)
-        await self.history.complete_activity(
-            token, result=request.result if request.HasField("result") else None, identity=request.identity
-        )
-        return RespondActivityTaskCompletedByIdResponse()
+    # Each takes either form of its request: they share the field names.
 
-    @rpc
-    async def RespondActivityTaskFailedById(  # type: ignore[override]
-        self, request: RespondActivityTaskFailedByIdRequest, context: Context
-    ) -> RespondActivityTaskFailedByIdResponse:
-        if not request.HasField("failure"):
-            raise invalid("failure is required")
-        token = await self._token_by_id(request)
+    async def _complete_activity(self, token: bytes, request: Any) -> None:
+        result = request.result if request.HasField("result") else None
+        await self.history.complete_activity(token, result=result, identity=request.identity)
+
+    async def _fail_activity(self, token: bytes, request: Any) -> None:
+        details = request.last_heartbeat_details if request.HasField("last_heartbeat_details") else None
         await self.history.fail_activity(
-            token,
-            failure=request.failure,
-            identity=request.identity,
-            last_heartbeat_details=request.last_heartbeat_details
-            if request.HasField("last_heartbeat_details")
-            else None,
+            token, failure=request.failure, identity=request.identity, last_heartbeat_details=details
         )
-        return RespondActivityTaskFailedByIdResponse()
 
-    @rpc
-    async def RespondActivityTaskCanceledById(  # type: ignore[override]
-        self, request: RespondActivityTaskCanceledByIdRequest, context: Context
-    ) -> RespondActivityTaskCanceledByIdResponse:
-        token = await self._token_by_id(request)
-        await self.history.cancel_activity(
-            token, details=request.details if request.HasField("details") else None, identity=request.identity
-        )
-        return RespondActivityTaskCanceledByIdResponse()
+    async def _cancel_activity(self, token: bytes, request: Any) -> None:
+        details = request.details if request.HasField("details") else None
+        await self.history.cancel_activity(token, details=details, identity=request.identity)
 
-    @rpc
-    async def RecordActivityTaskHeartbeatById(  # type: ignore[override]
-        self, request: RecordActivityTaskHeartbeatByIdRequest, context: Context
-    ) -> RecordActivityTaskHeartbeatByIdResponse:
-        token = await self._token_by_id(request)
-        cancel = await self.history.heartbeat(token, details=request.details if request.HasField("details") else None)
-        return RecordActivityTaskHeartbeatByIdResponse(cancel_requested=cancel)
+    async def _heartbeat(self, token: bytes, request: Any) -> bool:
+        return await self.history.heartbeat(token, details=request.details if request.HasField("details") else None)
 
     @rpc
     async def ShutdownWorker(self, request: ShutdownWorkerRequest, context: Context) -> ShutdownWorkerResponse:  # type: ignore[override]

@@ -7,6 +7,8 @@ the attempt number lives in mutable state and in the poll response.
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.api.common.v1 import Payloads, RetryPolicy
 from temporalio.api.enums.v1 import EventType, RetryState, TimeoutType
 from temporalio.api.failure.v1 import Failure
@@ -103,20 +105,9 @@ class ActivityOps(HistoryCore):
         return token
 
     async def complete_activity(self, token_bytes: bytes, *, result: Payloads | None, identity: str) -> None:
-        token = self._activity_token(token_bytes)
-        async with self.locks.hold(token.namespace_id, token.workflow_id):
-            entry, info = await self._started_activity(token)
-            m = Mutation(entry.state, self.clock())
-            started_id = self._write_started(m, info, identity)
-            m.add_or_buffer(
-                EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
-                result=result,
-                scheduled_event_id=info.scheduled_event_id,
-                started_event_id=started_id,
-                identity=identity,
-            )
-            del entry.state.activities[info.scheduled_event_id]
-            await self.commit(entry, m)
+        await self._end_started_activity(
+            token_bytes, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, identity, result=result
+        )
 
     async def fail_activity(
         self, token_bytes: bytes, *, failure: Failure, identity: str, last_heartbeat_details: Payloads | None
@@ -131,18 +122,28 @@ class ActivityOps(HistoryCore):
             await self.commit(entry, m)
 
     async def cancel_activity(self, token_bytes: bytes, *, details: Payloads | None, identity: str) -> None:
+        await self._end_started_activity(
+            token_bytes, EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED, identity, details=details, cancelled=True
+        )
+
+    async def _end_started_activity(
+        self, token_bytes: bytes, event_type: int, identity: str, *, cancelled: bool = False, **fields: Any
+    ) -> None:
+        """The worker reports the attempt's last word: write its Started event and the result
+        event (both buffered while a workflow task runs) and forget the activity."""
         token = self._activity_token(token_bytes)
         async with self.locks.hold(token.namespace_id, token.workflow_id):
             entry, info = await self._started_activity(token)
             m = Mutation(entry.state, self.clock())
             started_id = self._write_started(m, info, identity)
+            if cancelled:
+                fields["latest_cancel_requested_event_id"] = info.cancel_requested_event_id
             m.add_or_buffer(
-                EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
-                details=details,
+                event_type,
                 scheduled_event_id=info.scheduled_event_id,
                 started_event_id=started_id,
-                latest_cancel_requested_event_id=info.cancel_requested_event_id,
                 identity=identity,
+                **fields,
             )
             del entry.state.activities[info.scheduled_event_id]
             await self.commit(entry, m)

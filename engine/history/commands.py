@@ -228,14 +228,6 @@ def _cancel_timer(m: Mutation, command: Command, completed_event_id: int) -> Non
     )
 
 
-def _close(m: Mutation, status: int, completion_event_id: int) -> None:
-    m.state.status = status
-    m.state.close_time = m.now
-    m.state.completion_event_id = completion_event_id
-    m.state.timers.clear()
-    m.state.activities.clear()
-
-
 def _complete(m: Mutation, command: Command, completed_event_id: int) -> None:
     attrs = command.complete_workflow_execution_command_attributes
     event = m.add_event(
@@ -243,7 +235,7 @@ def _complete(m: Mutation, command: Command, completed_event_id: int) -> None:
         result=attrs.result if attrs.HasField("result") else None,
         workflow_task_completed_event_id=completed_event_id,
     )
-    _close(m, STATUS_COMPLETED, event.event_id)
+    m.close_run(STATUS_COMPLETED, event.event_id)
 
 
 def _fail(m: Mutation, command: Command, completed_event_id: int) -> None:
@@ -259,7 +251,7 @@ def _fail(m: Mutation, command: Command, completed_event_id: int) -> None:
         workflow_task_completed_event_id=completed_event_id,
         retry_state=5,  # RETRY_STATE_RETRY_POLICY_NOT_SET
     )
-    _close(m, STATUS_FAILED, event.event_id)
+    m.close_run(STATUS_FAILED, event.event_id)
 
 
 def _cancel_workflow(m: Mutation, command: Command, completed_event_id: int) -> None:
@@ -269,7 +261,7 @@ def _cancel_workflow(m: Mutation, command: Command, completed_event_id: int) -> 
         details=attrs.details if attrs.HasField("details") else None,
         workflow_task_completed_event_id=completed_event_id,
     )
-    _close(m, STATUS_CANCELED, event.event_id)
+    m.close_run(STATUS_CANCELED, event.event_id)
 
 
 def _record_marker(m: Mutation, command: Command, completed_event_id: int) -> None:

@@ -127,6 +127,15 @@ class Mutation:
         self.state.next_event_id += 1
         return event
 
+    def close_run(self, status: int, completion_event_id: int) -> None:
+        """The run ends with the event `completion_event_id`: nothing of it stays pending."""
+        state = self.state
+        state.status = status
+        state.close_time = self.now
+        state.completion_event_id = completion_event_id
+        state.timers.clear()
+        state.activities.clear()
+
     def arm_timer(self, when: float, *payload: Any) -> None:
         self.effects.timers.append((when, payload))
 

@@ -439,11 +439,7 @@ class WorkflowOps(QueryOps):
         event = m.add_event(
             EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED, reason=reason, details=details, identity=identity
         )
-        state.status = STATUS_TERMINATED
-        state.close_time = m.now
-        state.completion_event_id = event.event_id
-        state.activities.clear()
-        state.timers.clear()
+        m.close_run(STATUS_TERMINATED, event.event_id)
         await self.commit(entry, m)
         self.dispatch_waiting_queries(entry)
 
