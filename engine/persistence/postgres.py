@@ -14,25 +14,16 @@ commit, `group_commit.py`; the SQL in `postgres_executions.py`); reads take any 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
 
 from engine.errors import ConfigError, StoreError
 from engine.persistence import postgres_executions as ops
-from engine.persistence.group_commit import DEFAULT_MAX_BATCH, CommitStats, GroupCommitter, Outcome
+from engine.persistence.group_commit import DEFAULT_MAX_BATCH
 from engine.persistence.migrations import SCHEMA_VERSION_TABLE, pending_migrations
-from engine.persistence.records import (
-    CurrentRun,
-    ExecutionKey,
-    ExecutionRow,
-    HistoryBatch,
-    NamespaceRecord,
-    Transition,
-)
+from engine.persistence.ops_store import OpsStore
 from engine.persistence.store import DEFAULT_CLUSTER_NAME, ClusterMetadata
 from engine.persistence.url import DatabaseUrl
 
@@ -40,10 +31,11 @@ T = TypeVar("T")
 
 # pg_advisory_xact_lock key held while migrating ("SUNDIAL" in ASCII).
 _MIGRATION_LOCK_KEY = 0x53554E4449414C
-_COMMIT_LINGER = 0.001  # under load, gather commits for up to 1 ms into one transaction
 
 
-class PostgresStore:
+class PostgresStore(OpsStore):
+    _ops = ops
+
     def __init__(
         self,
         url: DatabaseUrl,
@@ -53,21 +45,11 @@ class PostgresStore:
         connect_timeout: float = 5.0,
         commit_batch_size: int = DEFAULT_MAX_BATCH,
     ) -> None:
-        self._url = url
         self._pool_min_size = pool_min_size
         self._pool_max_size = pool_max_size
         self._connect_timeout = connect_timeout
-        self._commit_batch_size = commit_batch_size
         self._pool: Any = None  # asyncpg.Pool
-        self._committer = GroupCommitter(self._write_batch, max_batch=commit_batch_size, linger=_COMMIT_LINGER)
-
-    @property
-    def url(self) -> DatabaseUrl:
-        return self._url
-
-    @property
-    def stats(self) -> CommitStats:
-        return self._committer.stats
+        super().__init__(url, commit_batch_size=commit_batch_size)
 
     @property
     def pool(self) -> Any:
@@ -76,7 +58,7 @@ class PostgresStore:
         return self._pool
 
     async def open(self) -> None:
-        self._committer = GroupCommitter(self._write_batch, max_batch=self._commit_batch_size, linger=_COMMIT_LINGER)
+        self._committer = self._new_committer()
         await self._migrate()
         try:
             self._pool = await asyncpg.create_pool(
@@ -104,50 +86,15 @@ class PostgresStore:
             raise StoreError(f"engine database {self._url} is unavailable: {describe_error(exc)}") from exc
 
     async def schema_version(self) -> int:
-        return await self._with_connection(_schema_version)
+        return int(await self._call(_schema_version))
 
     async def cluster_metadata(self) -> ClusterMetadata:
-        row = await self._with_connection(_fetch_cluster_metadata)
+        row = await self._call(_fetch_cluster_metadata)
         if row is None:
             raise StoreError("engine database has no cluster metadata")
         return ClusterMetadata(row[0], row[1], row[2])
 
-    # --- namespaces -------------------------------------------------------------------------
-
-    async def create_namespace(self, record: NamespaceRecord) -> None:
-        await self._with_connection(ops.create_namespace, record)
-
-    async def update_namespace(self, record: NamespaceRecord, *, expected_version: int) -> None:
-        await self._with_connection(ops.update_namespace, record, expected_version)
-
-    async def get_namespace(self, *, name: str | None = None, id: str | None = None) -> NamespaceRecord | None:
-        return await self._with_connection(ops.get_namespace, name, id)
-
-    async def list_namespaces(self, *, after_name: str, limit: int) -> list[NamespaceRecord]:
-        return await self._with_connection(ops.list_namespaces, after_name, limit)
-
-    # --- executions -------------------------------------------------------------------------
-
-    async def commit(self, transition: Transition) -> None:
-        await self._committer.submit(transition)
-
-    async def get_current_run(self, namespace_id: str, workflow_id: str) -> CurrentRun | None:
-        return await self._with_connection(ops.get_current_run, namespace_id, workflow_id)
-
-    async def get_execution(self, key: ExecutionKey) -> ExecutionRow | None:
-        return await self._with_connection(ops.get_execution, key)
-
-    async def read_history(self, key: ExecutionKey, *, from_event_id: int = 1) -> list[HistoryBatch]:
-        return await self._with_connection(ops.read_history, key, from_event_id)
-
-    async def list_running_executions(self, *, after: ExecutionKey | None, limit: int) -> list[ExecutionRow]:
-        return await self._with_connection(ops.list_running_executions, after, limit)
-
-    async def _write_batch(self, transitions: Sequence[Transition]) -> Sequence[Outcome]:
-        return await self._with_connection(ops.write_batch, transitions)
-
-    async def _with_connection(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """Run `fn(connection, *args)` on a pooled connection; database failures become `StoreError`."""
+    async def _call(self, fn: Any, *args: Any) -> Any:
         try:
             async with self.pool.acquire(timeout=self._connect_timeout) as conn:
                 return await fn(conn, *args)
@@ -186,7 +133,7 @@ class PostgresStore:
 # What asyncpg raises: server errors (PostgresError) and client-side ones (InterfaceError,
 # e.g. a connection that died); OSError and timeouts are caught alongside.
 _DRIVER_ERRORS: tuple[type[Exception], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError)
-_FAILURES: tuple[type[Exception], ...] = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+_FAILURES: tuple[type[Exception], ...] = (OSError, TimeoutError, *_DRIVER_ERRORS)
 
 
 async def _schema_version(conn: Any) -> int:
@@ -201,7 +148,7 @@ def describe_error(exc: BaseException) -> str:
     """The driver's reason in one short line, e.g. 'connection refused'."""
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
-    if isinstance(exc, asyncio.TimeoutError):
+    if isinstance(exc, TimeoutError):
         return "timed out"
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     reason = lines[0] if lines else type(exc).__name__

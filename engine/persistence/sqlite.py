@@ -20,23 +20,16 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from engine.errors import ConfigError, StoreError
 from engine.persistence import sqlite_executions as ops
-from engine.persistence.group_commit import DEFAULT_MAX_BATCH, CommitStats, GroupCommitter, Outcome
+from engine.persistence.group_commit import DEFAULT_MAX_BATCH
 from engine.persistence.migrations import SCHEMA_VERSION_TABLE, pending_migrations
-from engine.persistence.records import (
-    CurrentRun,
-    ExecutionKey,
-    ExecutionRow,
-    HistoryBatch,
-    NamespaceRecord,
-    Transition,
-)
+from engine.persistence.ops_store import OpsStore
 from engine.persistence.store import DEFAULT_CLUSTER_NAME, ClusterMetadata
 from engine.persistence.url import DatabaseUrl
 
@@ -47,31 +40,19 @@ log = logging.getLogger("engine.persistence")
 _BUSY_TIMEOUT = 5.0  # seconds a write keeps retrying while another connection holds the lock
 _BUSY_RETRY = 0.002
 _CHECKPOINT_INTERVAL = 1.0  # seconds between background WAL checkpoints
-_COMMIT_LINGER = 0.001  # under load, gather commits for up to 1 ms into one transaction
 _PRAGMAS = (
     "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = ON",
 )
 
 
-class SqliteStore:
+class SqliteStore(OpsStore):
+    _ops = ops
+
     def __init__(self, url: DatabaseUrl, *, commit_batch_size: int = DEFAULT_MAX_BATCH) -> None:
-        self._url = url
         self._conn: sqlite3.Connection | None = None  # used on the event loop's thread only
         self._checkpointer: WalCheckpointer | None = None
-        self._commit_batch_size = commit_batch_size
-        self._committer = self._new_committer()
-
-    def _new_committer(self) -> GroupCommitter[Transition]:
-        return GroupCommitter(self._write_batch, max_batch=self._commit_batch_size, linger=_COMMIT_LINGER)
-
-    @property
-    def url(self) -> DatabaseUrl:
-        return self._url
-
-    @property
-    def stats(self) -> CommitStats:
-        return self._committer.stats
+        super().__init__(url, commit_batch_size=commit_batch_size)
 
     async def open(self) -> None:
         self._committer = self._new_committer()
@@ -109,49 +90,11 @@ class SqliteStore:
     async def cluster_metadata(self) -> ClusterMetadata:
         return await self.call(_cluster_metadata)
 
-    # --- namespaces -------------------------------------------------------------------------
-
-    async def create_namespace(self, record: NamespaceRecord) -> None:
-        await self._write(ops.create_namespace, record)
-
-    async def update_namespace(self, record: NamespaceRecord, *, expected_version: int) -> None:
-        await self._write(ops.update_namespace, record, expected_version)
-
-    async def get_namespace(self, *, name: str | None = None, id: str | None = None) -> NamespaceRecord | None:
-        return await self._read(ops.get_namespace, name, id)
-
-    async def list_namespaces(self, *, after_name: str, limit: int) -> list[NamespaceRecord]:
-        return await self._read(ops.list_namespaces, after_name, limit)
-
-    # --- executions -------------------------------------------------------------------------
-
-    async def commit(self, transition: Transition) -> None:
-        await self._committer.submit(transition)
-
-    async def get_current_run(self, namespace_id: str, workflow_id: str) -> CurrentRun | None:
-        return await self._read(ops.get_current_run, namespace_id, workflow_id)
-
-    async def get_execution(self, key: ExecutionKey) -> ExecutionRow | None:
-        return await self._read(ops.get_execution, key)
-
-    async def read_history(self, key: ExecutionKey, *, from_event_id: int = 1) -> list[HistoryBatch]:
-        return await self._read(ops.read_history, key, from_event_id)
-
-    async def list_running_executions(self, *, after: ExecutionKey | None, limit: int) -> list[ExecutionRow]:
-        return await self._read(ops.list_running_executions, after, limit)
-
-    async def _write_batch(self, transitions: Sequence[Transition]) -> Sequence[Outcome]:
-        return await self._write(ops.write_batch, transitions)
-
-    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(connection, *args)`; database failures become `StoreError`."""
+    async def _call(self, fn: Any, *args: Any) -> Any:
         try:
             return await self.call(lambda conn: fn(conn, *args))
         except sqlite3.Error as exc:
             raise StoreError(f"engine database {self._url} failed: {exc}") from exc
-
-    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self._write(fn, *args)
 
     async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(connection)` on the loop, retrying (without blocking) while the database is busy.

@@ -1,0 +1,88 @@
+"""What both stores share: each `Store` method calls its dialect's function of the same name
+(`sqlite_executions` / `postgres_executions`) on a connection, and commits go through one
+group committer. A backend supplies `_ops`, `_call` (run a function on a connection, turning
+database failures into `StoreError`) and the lifecycle methods."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
+
+from engine.persistence.group_commit import DEFAULT_MAX_BATCH, CommitStats, GroupCommitter, Outcome
+from engine.persistence.records import (
+    CurrentRun,
+    ExecutionKey,
+    ExecutionRow,
+    HistoryBatch,
+    NamespaceRecord,
+    Transition,
+)
+from engine.persistence.url import DatabaseUrl
+
+COMMIT_LINGER = 0.001  # under load, gather commits for up to 1 ms into one transaction
+
+
+class OpsStore:
+    _ops: ModuleType
+
+    def __init__(self, url: DatabaseUrl, *, commit_batch_size: int = DEFAULT_MAX_BATCH) -> None:
+        self._url = url
+        self._commit_batch_size = commit_batch_size
+        self._committer = self._new_committer()
+
+    def _new_committer(self) -> GroupCommitter[Transition]:
+        return GroupCommitter(self._write_batch, max_batch=self._commit_batch_size, linger=COMMIT_LINGER)
+
+    async def _call(self, fn: Any, *args: Any) -> Any:
+        """`fn(connection, *args)`, its result; database failures become `StoreError`."""
+        raise NotImplementedError
+
+    @property
+    def url(self) -> DatabaseUrl:
+        return self._url
+
+    @property
+    def stats(self) -> CommitStats:
+        return self._committer.stats
+
+    # --- namespaces -------------------------------------------------------------------------
+
+    async def create_namespace(self, record: NamespaceRecord) -> None:
+        await self._call(self._ops.create_namespace, record)
+
+    async def update_namespace(self, record: NamespaceRecord, *, expected_version: int) -> None:
+        await self._call(self._ops.update_namespace, record, expected_version)
+
+    async def get_namespace(self, *, name: str | None = None, id: str | None = None) -> NamespaceRecord | None:
+        result: NamespaceRecord | None = await self._call(self._ops.get_namespace, name, id)
+        return result
+
+    async def list_namespaces(self, *, after_name: str, limit: int) -> list[NamespaceRecord]:
+        result: list[NamespaceRecord] = await self._call(self._ops.list_namespaces, after_name, limit)
+        return result
+
+    # --- executions -------------------------------------------------------------------------
+
+    async def commit(self, transition: Transition) -> None:
+        await self._committer.submit(transition)
+
+    async def get_current_run(self, namespace_id: str, workflow_id: str) -> CurrentRun | None:
+        result: CurrentRun | None = await self._call(self._ops.get_current_run, namespace_id, workflow_id)
+        return result
+
+    async def get_execution(self, key: ExecutionKey) -> ExecutionRow | None:
+        result: ExecutionRow | None = await self._call(self._ops.get_execution, key)
+        return result
+
+    async def read_history(self, key: ExecutionKey, *, from_event_id: int = 1) -> list[HistoryBatch]:
+        result: list[HistoryBatch] = await self._call(self._ops.read_history, key, from_event_id)
+        return result
+
+    async def list_running_executions(self, *, after: ExecutionKey | None, limit: int) -> list[ExecutionRow]:
+        result: list[ExecutionRow] = await self._call(self._ops.list_running_executions, after, limit)
+        return result
+
+    async def _write_batch(self, transitions: Sequence[Transition]) -> Sequence[Outcome]:
+        result: Sequence[Outcome] = await self._call(self._ops.write_batch, transitions)
+        return result
