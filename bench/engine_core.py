@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +25,7 @@ from typing import Any
 
 import grpc
 import psycopg
+from bench_support import cpu_seconds, free_port
 from google.protobuf.duration_pb2 import Duration
 from psycopg import sql
 from temporalio.api.command.v1 import (
@@ -55,7 +54,6 @@ from engine.matching.task_queues import Matching
 from engine.persistence import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAYLOAD = Payloads(payloads=[Payload(metadata={"encoding": b"json/plain"}, data=b'"x"')])
 
 
@@ -80,15 +78,8 @@ class RemoteService:
         return lambda request, _ctx: method(request, timeout=70)
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
-
-
 async def run_remote(db_url: str, total: int, concurrency: int) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     engine = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -105,7 +96,7 @@ async def run_remote(db_url: str, total: int, concurrency: int) -> None:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             await asyncio.wait_for(channel.channel_ready(), 30)
             await asyncio.sleep(1)  # the dev namespace is registered just after the port opens
-            await drive_all(RemoteService(channel), total, concurrency, lambda: _cpu_seconds(engine.pid), "gRPC")
+            await drive_all(RemoteService(channel), total, concurrency, lambda: cpu_seconds(engine.pid), "gRPC")
     finally:
         engine.terminate()
         await asyncio.wait_for(engine.wait(), 30)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -19,43 +17,21 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_support import connect, cpu_seconds, free_port
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
-from temporalio.client import Client
 
 ROOT = Path(__file__).resolve().parent.parent
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _connect(port: int, deadline: float) -> Client:
-    while True:
-        try:
-            return await Client.connect(f"127.0.0.1:{port}")
-        except RuntimeError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.1)
 
 
 async def _run(port: int, engine_pid: int, calls: int, concurrency: int) -> None:
-    client = await _connect(port, time.monotonic() + 30)
+    client = await connect(port)
     service = client.workflow_service
     request = GetSystemInfoRequest()
     for _ in range(100):  # warm-up
         await service.get_system_info(request)
 
     latencies = []
-    cpu0 = _cpu_seconds(engine_pid)
+    cpu0 = cpu_seconds(engine_pid)
     started = time.perf_counter()
     for _ in range(calls):
         t0 = time.perf_counter()
@@ -65,7 +41,7 @@ async def _run(port: int, engine_pid: int, calls: int, concurrency: int) -> None
     latencies.sort()
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[int(len(latencies) * 0.99)] * 1000
-    cpu = (_cpu_seconds(engine_pid) - cpu0) / calls * 1e6
+    cpu = (cpu_seconds(engine_pid) - cpu0) / calls * 1e6
     print(
         f"sequential: {calls / sequential:8.0f} calls/s   p50 {p50:.3f} ms   p99 {p99:.3f} ms"
         f"   engine {cpu:.0f} µs/call"
@@ -76,11 +52,11 @@ async def _run(port: int, engine_pid: int, calls: int, concurrency: int) -> None
             await service.get_system_info(request)
 
     per_worker = calls // concurrency
-    cpu0 = _cpu_seconds(engine_pid)
+    cpu0 = cpu_seconds(engine_pid)
     started = time.perf_counter()
     await asyncio.gather(*(worker(per_worker) for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
-    cpu = (_cpu_seconds(engine_pid) - cpu0) / (per_worker * concurrency) * 1e6
+    cpu = (cpu_seconds(engine_pid) - cpu0) / (per_worker * concurrency) * 1e6
     print(f"concurrency {concurrency}: {per_worker * concurrency / elapsed:8.0f} calls/s   engine {cpu:.0f} µs/call")
 
 
@@ -89,7 +65,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=50)
     args = parser.parse_args()
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         engine = subprocess.Popen(
             [sys.executable, "-m", "engine", "--dev", "--port", str(port), "--db", f"sqlite:///{tmp}/engine.sqlite3"],

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,13 +23,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import psycopg
+from bench_support import connect, cpu_seconds, free_port
 from psycopg import sql
 from temporalio import activity, workflow
-from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 ROOT = Path(__file__).resolve().parent.parent
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @activity.defn
@@ -45,28 +43,6 @@ class OneActivity:
         return await workflow.execute_activity(echo, value, start_to_close_timeout=timedelta(seconds=30))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
-
-
-async def _connect(port: int) -> Client:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            return await Client.connect(f"127.0.0.1:{port}")
-        except RuntimeError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.1)
-
-
 async def _run(
     port: int,
     engine_pid: int,
@@ -77,7 +53,7 @@ async def _run(
     rounds: int,
     wft_polls: int,
 ) -> None:
-    client = await _connect(port)
+    client = await connect(port)
     queue = f"bench-{uuid.uuid4().hex[:6]}"
     runner = {} if sandboxed else {"workflow_runner": UnsandboxedWorkflowRunner()}
     async with Worker(
@@ -106,9 +82,9 @@ async def _run(
                     await handle.result()
                     latencies.append(time.perf_counter() - t0)
 
-            cpu0, t0 = _cpu_seconds(engine_pid), time.perf_counter()
+            cpu0, t0 = cpu_seconds(engine_pid), time.perf_counter()
             await asyncio.gather(*(drive() for _ in range(concurrency)))
-            elapsed, cpu = time.perf_counter() - t0, _cpu_seconds(engine_pid) - cpu0
+            elapsed, cpu = time.perf_counter() - t0, cpu_seconds(engine_pid) - cpu0
             latencies.sort()
             p50, p99 = statistics.median(latencies) * 1000, latencies[int(len(latencies) * 0.99)] * 1000
             rounds_out.append((total / elapsed, p50, p99, cpu / total * 1000))
@@ -136,7 +112,7 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=1, help="measure this many times on one engine; print the median")
     args = parser.parse_args()
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         database = ""
         if args.pg:
