@@ -21,7 +21,6 @@ from engine.persistence.records import (
     Transition,
 )
 from engine.persistence.statements import (
-    INSERT_CURRENT,
     INSERT_NAMESPACE,
     LIST_NAMESPACES,
     SELECT_CURRENT,
@@ -88,17 +87,15 @@ def _apply_one(conn: sqlite3.Connection, t: Transition, always_savepoint: bool) 
 def _apply_new_workflow(conn: sqlite3.Connection, t: Transition) -> Outcome:
     """A fresh workflow id's first run, current-run row first: when that insert misses (the id is
     taken, the everyday conflict) nothing was changed, so no savepoint is needed."""
-    k, c = t.key, t.current
-    assert c is not None
-    params = (k.namespace_id, k.workflow_id, c.run_id, c.running, c.start_request_id, c.status)
-    if conn.execute(INSERT_CURRENT, params).rowcount == 0:
+    k = t.key
+    steps = plan(t)
+    current = next(step for step in steps if step.guard is Guard.CURRENT)
+    if conn.execute(current.sql, current.params).rowcount == 0:
         if conn.execute(SELECT_EXECUTION, key_params(k)).fetchone() is not None:
             return failure(Guard.EXECUTION, t, None)  # reported first, as the savepoint path does
         return failure(Guard.CURRENT, t, get_current_run(conn, k.namespace_id, k.workflow_id))
-    for step in plan(t):
-        if step.sql == INSERT_CURRENT:
-            continue
-        if conn.execute(step.sql, step.params).rowcount == 0 and step.guard is not None:
+    for step in steps:
+        if step is not current and conn.execute(step.sql, step.params).rowcount == 0 and step.guard is not None:
             raise _LaterGuardMissed
     return None
 
