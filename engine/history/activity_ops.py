@@ -37,17 +37,12 @@ class ActivityOps(HistoryCore):
     async def poll_activity_task(
         self, ns: NamespaceRef, queue: str, *, identity: str, timeout: float
     ) -> PollActivityTaskQueueResponse | None:
-        deadline = self.clock() + timeout
-        while True:
-            remaining = deadline - self.clock()
-            if remaining <= 0:
-                return None
-            task = await self.matching.poll(QueueKey(ns.id, queue, KIND_ACTIVITY), timeout=remaining, identity=identity)
-            if task is None:
-                return None
-            response = await self._record_activity_started(ns, task, identity)
-            if response is not None:
-                return response
+        return await self.poll_task(
+            QueueKey(ns.id, queue, KIND_ACTIVITY),
+            identity=identity,
+            timeout=timeout,
+            record=lambda task: self._record_activity_started(ns, task, identity),
+        )
 
     async def _record_activity_started(
         self, ns: NamespaceRef, task: Task, identity: str

@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
@@ -35,6 +35,8 @@ from engine.persistence.store import Store
 from engine.timers.timer_queue import TimerQueue
 
 log = logging.getLogger("engine.history")
+
+R = TypeVar("R")
 
 RECOVERY_PAGE = 500
 DEFAULT_CACHE_SIZE = 10_000  # runs kept in memory; Temporal's default host cache holds 128k
@@ -92,6 +94,30 @@ class HistoryCore:
             after = rows[-1].key
         if count:
             log.info("recovered %d running workflow executions", count)
+
+    # --- polls ----------------------------------------------------------------------------
+
+    async def poll_task(
+        self,
+        queue: QueueKey,
+        *,
+        identity: str,
+        timeout: float,
+        record: Callable[[Task], Awaitable[R | None]],
+    ) -> R | None:
+        """Long-poll `queue` until `record` turns a task into a started one (it answers None for
+        a stale task, left behind by a run that moved on: the poll goes on), or time is up."""
+        deadline = self.clock() + timeout
+        while True:
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                return None
+            task = await self.matching.poll(queue, timeout=remaining, identity=identity)
+            if task is None:
+                return None
+            response = await record(task)
+            if response is not None:
+                return response
 
     # --- cache ----------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from engine.history.state import (
     STATUS_TIMED_OUT,
     MutableState,
 )
-from engine.history.workflow_ops import StartSignal, WorkflowOps
+from engine.history.workflow_ops import StartSignal, WorkflowOps, remember_signal
 from engine.persistence.records import CurrentRun, CurrentRunConflict, CurrentRunWrite, ExecutionKey
 
 DEFAULT_WORKFLOW_TASK_TIMEOUT = 10.0
@@ -223,15 +223,8 @@ class StartOps(WorkflowOps):
         if delay:
             attrs.first_workflow_task_backoff.CopyFrom(duration(delay))
         if signal is not None:
-            m.add_event(
-                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
-                signal_name=signal.name,
-                input=signal.input,
-                identity=signal.identity,
-                header=signal.header,
-            )
-            if signal.request_id:
-                state.signal_request_ids.append(signal.request_id)
+            m.add_event(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, **signal.event_fields())
+            remember_signal(state, signal)
         m.schedule_workflow_task()
         key = ExecutionKey(ns.id, req.workflow_id, run_id)
         entry = WorkflowEntry(key, state, b"", 0, events=[])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from temporalio.api.common.v1 import Header, Payloads
 from temporalio.api.enums.v1 import (
@@ -57,6 +58,17 @@ class StartSignal:
     request_id: str = ""
     header: Header | None = None
 
+    def event_fields(self) -> dict[str, Any]:
+        """The WorkflowExecutionSignaled attributes it becomes."""
+        return {"signal_name": self.name, "input": self.input, "identity": self.identity, "header": self.header}
+
+
+def remember_signal(state: MutableState, signal: StartSignal) -> None:
+    """Keep the signal's request id (the last few) so that a retried signal is delivered once."""
+    if signal.request_id:
+        state.signal_request_ids.append(signal.request_id)
+        del state.signal_request_ids[:-MAX_REMEMBERED_SIGNAL_IDS]
+
 
 class WorkflowOps(QueryOps):
     # --- start ----------------------------------------------------------------------------
@@ -64,17 +76,12 @@ class WorkflowOps(QueryOps):
     async def poll_workflow_task(
         self, ns: NamespaceRef, queue: str, *, identity: str, timeout: float
     ) -> PollWorkflowTaskQueueResponse | None:
-        deadline = self.clock() + timeout
-        while True:
-            remaining = deadline - self.clock()
-            if remaining <= 0:
-                return None
-            task = await self.matching.poll(QueueKey(ns.id, queue, KIND_WORKFLOW), timeout=remaining, identity=identity)
-            if task is None:
-                return None
-            response = await self._record_workflow_task_started(task, identity, queue)
-            if response is not None:
-                return response
+        return await self.poll_task(
+            QueueKey(ns.id, queue, KIND_WORKFLOW),
+            identity=identity,
+            timeout=timeout,
+            record=lambda task: self._record_workflow_task_started(task, identity, queue),
+        )
 
     async def _record_workflow_task_started(
         self, task: Task, identity: str, queue: str
@@ -393,16 +400,8 @@ class WorkflowOps(QueryOps):
         if signal.request_id and signal.request_id in state.signal_request_ids:
             return  # a retried signal: delivered once
         m = Mutation(state, self.clock())
-        if signal.request_id:
-            state.signal_request_ids.append(signal.request_id)
-            del state.signal_request_ids[:-MAX_REMEMBERED_SIGNAL_IDS]
-        m.add_or_buffer(
-            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
-            signal_name=signal.name,
-            input=signal.input,
-            identity=signal.identity,
-            header=signal.header,
-        )
+        remember_signal(state, signal)
+        m.add_or_buffer(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, **signal.event_fields())
         await self.commit(entry, m)
 
     async def request_cancel(self, key: ExecutionKey, *, identity: str, reason: str) -> None:
