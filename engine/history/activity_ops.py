@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from temporalio.api.common.v1 import Payloads, RetryPolicy
+from temporalio.api.common.v1 import Payloads, RetryPolicy, WorkflowExecution
 from temporalio.api.enums.v1 import EventType, RetryState, TimeoutType
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.workflowservice.v1 import PollActivityTaskQueueResponse
 
-from engine.history.activity_tasks import activity_task, mark_started
+from engine.history.activity_tasks import activity_task, activity_token, mark_started
 from engine.history.cache import WorkflowEntry
 from engine.history.errors import InvalidArgument, NotFound
 from engine.history.mutation import Mutation
 from engine.history.retry import decide_retry
 from engine.history.service import HistoryCore, NamespaceRef
 from engine.history.state import ActivityInfo
-from engine.history.tokens import KIND_ACTIVITY_TASK, TaskToken, decode_token, encode_token
+from engine.history.tokens import KIND_ACTIVITY_TASK, TaskToken, decode_token
 from engine.matching.task_queues import KIND_ACTIVITY, QueueKey, Task
 from engine.persistence.records import ExecutionKey
 
@@ -74,23 +74,12 @@ class ActivityOps(HistoryCore):
 
     async def resolve_activity_token(self, ns: NamespaceRef, workflow_id: str, run_id: str, activity_id: str) -> bytes:
         """The task token of a started activity named by ids (the *ById RPCs)."""
-        from temporalio.api.common.v1 import WorkflowExecution
-
         key = await self.resolve(ns, WorkflowExecution(workflow_id=workflow_id, run_id=run_id))
-        entry = await self.load(key)
+        entry = await self.read(key)
         info = entry.state.activity_by_id(activity_id)
         if not entry.state.running or info is None:
             raise NotFound(f"activity {activity_id!r} not found")
-        token = TaskToken(
-            KIND_ACTIVITY_TASK,
-            key.namespace_id,
-            key.workflow_id,
-            key.run_id,
-            scheduled_event_id=info.scheduled_event_id,
-            attempt=info.attempt,
-            activity_id=activity_id,
-        )
-        return encode_token(token)
+        return activity_token(key, info)
 
     @staticmethod
     def _activity_token(data: bytes) -> TaskToken:

@@ -18,6 +18,7 @@ from engine.history.mutation import Mutation
 from engine.history.service import execution_of
 from engine.history.state import ActivityInfo
 from engine.history.tokens import KIND_ACTIVITY_TASK, TaskToken, encode_token
+from engine.persistence.records import ExecutionKey
 
 
 def mark_started(m: Mutation, info: ActivityInfo, identity: str) -> None:
@@ -39,21 +40,26 @@ def mark_started(m: Mutation, info: ActivityInfo, identity: str) -> None:
         )
 
 
-def activity_task(
-    namespace: str, entry: WorkflowEntry, info: ActivityInfo, scheduled: ActivityTaskScheduledEventAttributes
-) -> PollActivityTaskQueueResponse:
-    state = entry.state
+def activity_token(key: ExecutionKey, info: ActivityInfo) -> bytes:
+    """The task token of the activity's current attempt."""
     token = TaskToken(
         KIND_ACTIVITY_TASK,
-        state.namespace_id,
-        state.workflow_id,
-        state.run_id,
+        key.namespace_id,
+        key.workflow_id,
+        key.run_id,
         scheduled_event_id=info.scheduled_event_id,
         attempt=info.attempt,
         activity_id=info.activity_id,
     )
+    return encode_token(token)
+
+
+def activity_task(
+    namespace: str, entry: WorkflowEntry, info: ActivityInfo, scheduled: ActivityTaskScheduledEventAttributes
+) -> PollActivityTaskQueueResponse:
+    state = entry.state
     response = PollActivityTaskQueueResponse(
-        task_token=encode_token(token),
+        task_token=activity_token(entry.key, info),
         workflow_namespace=namespace,
         workflow_execution=execution_of(entry.key),
         activity_id=info.activity_id,
