@@ -27,6 +27,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def context_switches(pid: int) -> int:
+    """Voluntary + involuntary context switches of all a process's live threads, from /proc."""
+    total = 0
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        try:
+            lines = status.read_text().splitlines()
+        except OSError:  # the thread exited meanwhile
+            continue
+        total += sum(int(line.split()[1]) for line in lines if "ctxt_switches:" in line)
+    return total
+
+
 async def connect(port: int, *, within: float = 30.0) -> Client:
     """An SDK client of the engine on `port`, retrying while it starts."""
     deadline = time.monotonic() + within

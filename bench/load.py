@@ -23,7 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import psycopg
-from bench_support import connect, cpu_seconds, free_port
+from bench_support import connect, context_switches, cpu_seconds, free_port
 from psycopg import sql
 from temporalio import activity, workflow
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
@@ -82,15 +82,17 @@ async def _run(
                     await handle.result()
                     latencies.append(time.perf_counter() - t0)
 
-            cpu0, t0 = cpu_seconds(engine_pid), time.perf_counter()
+            cpu0, switches0, t0 = cpu_seconds(engine_pid), context_switches(engine_pid), time.perf_counter()
             await asyncio.gather(*(drive() for _ in range(concurrency)))
             elapsed, cpu = time.perf_counter() - t0, cpu_seconds(engine_pid) - cpu0
+            switches = context_switches(engine_pid) - switches0
             latencies.sort()
             p50, p99 = statistics.median(latencies) * 1000, latencies[int(len(latencies) * 0.99)] * 1000
             rounds_out.append((total / elapsed, p50, p99, cpu / total * 1000))
             print(f"  workflows/s          {total / elapsed:8.1f}   ({total} workflows in {elapsed:.2f} s)")
             print(f"  latency p50 / p99    {p50:8.1f} / {p99:.1f} ms")
             print(f"  engine CPU/workflow  {cpu / total * 1000:8.2f} ms   (engine used {cpu:.2f} CPU-s)")
+            print(f"  engine context switches/workflow  {switches / total:.1f}")
     if rounds > 1:
         rate, p50, p99, cpu = (statistics.median(column) for column in zip(*rounds_out, strict=True))
         summary = f"median of {rounds} rounds: {rate:.1f} workflows/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms"

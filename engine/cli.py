@@ -14,7 +14,7 @@ import sys
 from collections.abc import Coroutine
 from typing import Any
 
-from engine.config import DEFAULT_HOST, DEFAULT_PORT, EngineConfig, parse_port
+from engine.config import DEFAULT_HOST, DEFAULT_PORT, TRANSPORTS, EngineConfig, parse_port
 from engine.errors import ConfigError
 from engine.persistence.url import default_database_url
 from engine.server import EngineServer
@@ -50,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="sqlite:///relative/path, sqlite:////absolute/path or postgresql://user@host/db "
         "(env ENGINE_DATABASE_URL; default engine.sqlite3 in $SUNDIAL_DATA_DIR, else ./var)",
     )
+    parser.add_argument(
+        "--transport",
+        choices=TRANSPORTS,
+        default=os.environ.get("SUNDIAL_ENGINE_TRANSPORT", TRANSPORTS[0]),
+        help="gRPC server: the engine's own HTTP/2 transport, or grpcio's grpc.aio "
+        "(env SUNDIAL_ENGINE_TRANSPORT; default %(default)s)",
+    )
     return parser
 
 
@@ -60,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, or argparse's own usage error (already printed)
         return exc.code if isinstance(exc.code, int) else EXIT_CONFIG_ERROR
     try:
-        config = EngineConfig(host=args.host, port=parse_port(args.port), db_url=args.db, dev=args.dev)
+        config = EngineConfig(
+            host=args.host, port=parse_port(args.port), db_url=args.db, dev=args.dev, transport=args.transport
+        )
         _configure_logging()
         tune_garbage_collector()
         run_event_loop(EngineServer(config).serve_forever())

@@ -11,6 +11,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7233  # Temporal's frontend port, so SDK defaults work unchanged
 DEFAULT_GRACE_PERIOD = 10.0
 MAX_PORT = 65535
+# "sundial": the engine's own HTTP/2 gRPC transport (engine/transport); "grpcio": grpc.aio
+TRANSPORTS = ("sundial", "grpcio")
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class EngineConfig:
     # (Temporal's limit.historyCount/historySize.suggestContinueAsNew defaults)
     suggest_continue_as_new_events: int = 4 * 1024
     suggest_continue_as_new_bytes: int = 4 * 1024 * 1024
+    transport: str = TRANSPORTS[0]
     database: DatabaseUrl = field(init=False)
 
     def __post_init__(self) -> None:
@@ -37,6 +40,8 @@ class EngineConfig:
             raise ConfigError(f"cache size {self.cache_size} must be at least 1")
         if self.suggest_continue_as_new_events < 1 or self.suggest_continue_as_new_bytes < 1:
             raise ConfigError("continue-as-new suggestion limits must be at least 1")
+        if self.transport not in TRANSPORTS:
+            raise ConfigError(f"unknown transport {self.transport!r} (expected one of {', '.join(TRANSPORTS)})")
         if self.grace_period < 0:
             raise ConfigError(f"grace period {self.grace_period} must not be negative")
         object.__setattr__(self, "database", parse_database_url(self.db_url))

@@ -16,6 +16,7 @@ from engine.history.history_service import HistoryService
 from engine.matching.task_queues import Matching
 from engine.persistence import Store, open_store
 from engine.ports import ensure_port_free, port_error
+from engine.transport.server import GrpcServer
 
 log = logging.getLogger("engine")
 
@@ -30,7 +31,7 @@ class EngineServer:
         self.config = config
         self.port = config.port  # the bound port once started (differs when config.port is 0)
         self._store: Store | None = None
-        self._server: grpc.aio.Server | None = None
+        self._server: grpc.aio.Server | GrpcServer | None = None
         self._health = Health((SERVICE_NAME,))
         self._history: HistoryService | None = None
 
@@ -118,14 +119,25 @@ class EngineServer:
             for sig in signals:
                 loop.remove_signal_handler(sig)
 
-    async def _bind(self, service: WorkflowService) -> grpc.aio.Server:
+    async def _bind(self, service: WorkflowService) -> grpc.aio.Server | GrpcServer:
         config = self.config
-        server = grpc.aio.server(options=_SERVER_OPTIONS)
+        address = format_address(config.host, config.port)
+        if config.transport == "grpcio":
+            server: grpc.aio.Server | GrpcServer = grpc.aio.server(options=_SERVER_OPTIONS)
+        else:
+            server = GrpcServer()
         add_workflow_service(server, service)
         self._health.register(server)
         await self._health.starting()
+        if isinstance(server, GrpcServer):
+            server.add_insecure_port(address)
+            try:
+                self.port = await server.bind()
+            except OSError as exc:
+                raise port_error(config.host, config.port, exc) from None
+            return server
         try:
-            port = server.add_insecure_port(format_address(config.host, config.port))
+            port = server.add_insecure_port(address)
         except RuntimeError:  # grpc raises when nothing could be bound
             port = 0
         if port == 0:

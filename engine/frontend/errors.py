@@ -34,6 +34,7 @@ from engine.history.errors import (
     WorkflowNotRunning,
 )
 from engine.history.tokens import InvalidTaskToken
+from engine.transport.calls import Abort
 
 log = logging.getLogger("engine.frontend")
 
@@ -111,7 +112,7 @@ def rpc(method: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
         try:
             return await method(self, request, context)
         except Exception as exc:
-            if isinstance(exc, grpc.aio.AbortError):
+            if isinstance(exc, (grpc.aio.AbortError, Abort)):
                 raise
             error = translate(exc)
             if error is None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
+
+from engine.frontend.safe_handlers import Registrar
 
 OVERALL = ""  # the empty name is the whole server's health
 
@@ -16,7 +17,7 @@ class Health:
         self._names = (OVERALL, *services)
         self._servicer = HealthServicer()
 
-    def register(self, server: grpc.aio.Server) -> None:
+    def register(self, server: Registrar) -> None:
         health_pb2_grpc.add_HealthServicer_to_server(self._servicer, server)
 
     async def starting(self) -> None:

@@ -8,10 +8,16 @@ request that fails to decode becomes a marker the wrapped behaviour answers INVA
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from google.protobuf.message import DecodeError
+
+
+class Registrar(Protocol):
+    """A gRPC server as generated `add_*_to_server` code sees it: grpc.aio's or the engine's own."""
+
+    def add_generic_rpc_handlers(self, handlers: Any) -> None: ...
 
 
 class _Unparseable:
@@ -55,7 +61,7 @@ def _guarded(behaviour: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-def add_safely(add_to_server: Callable[[Any, Any], None], servicer: Any, server: grpc.aio.Server) -> None:
+def add_safely(add_to_server: Callable[[Any, Any], None], servicer: Any, server: Registrar) -> None:
     """`add_to_server(servicer, server)`, with every unary method's parsing guarded."""
     capture = _Capture()
     add_to_server(servicer, capture)

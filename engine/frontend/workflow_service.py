@@ -74,7 +74,7 @@ from temporalio.api.workflowservice.v1 import (
 
 from engine.frontend.errors import RpcError, invalid, rpc
 from engine.frontend.namespaces import NamespaceRegistry, describe_of
-from engine.frontend.safe_handlers import add_safely
+from engine.frontend.safe_handlers import Registrar, add_safely
 from engine.frontend.unimplemented import answer_unimplemented
 from engine.frontend.validation import (
     require_execution,
@@ -519,5 +519,5 @@ class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
         return ShutdownWorkerResponse()
 
 
-def add_workflow_service(server: grpc.aio.Server, service: WorkflowService) -> None:
+def add_workflow_service(server: Registrar, service: WorkflowService) -> None:
     add_safely(service_pb2_grpc.add_WorkflowServiceServicer_to_server, service, server)
