@@ -15,10 +15,10 @@ import logging
 import struct
 from typing import Protocol
 
-from hpack import Decoder
 from hpack.exceptions import HPACKError
 
 from engine.transport import frames as f
+from engine.transport.headers import HeaderDecoder
 
 log = logging.getLogger("engine.transport")
 
@@ -75,7 +75,7 @@ class Http2Connection(asyncio.Protocol):
         self.streams: dict[int, Stream] = {}
         self._buffer = bytearray()
         self._preface_seen = False
-        self._decoder = Decoder(max_header_list_size=MAX_HEADER_LIST)
+        self._decoder = HeaderDecoder(MAX_HEADER_LIST)
         self._headers_stream: Stream | None = None  # a header block continued by CONTINUATION
         self._headers_block = bytearray()
         self._headers_end_stream = False
@@ -218,7 +218,7 @@ class Http2Connection(asyncio.Protocol):
         assert stream is not None
         self._headers_stream = None
         try:  # decoded even for a refused stream: the HPACK state is the connection's
-            headers = self._decoder.decode(bytes(self._headers_block), raw=True)
+            headers = self._decoder.decode(bytes(self._headers_block))
         except HPACKError as exc:
             raise ProtocolError(f.COMPRESSION_ERROR, f"header block does not decode: {exc}") from None
         if stream.closed:
@@ -226,7 +226,7 @@ class Http2Connection(asyncio.Protocol):
         if stream.headers:  # a second block on the stream: request trailers, which gRPC never needs
             pass
         else:
-            stream.headers = headers  # type: ignore[assignment]
+            stream.headers = headers
         if self._headers_end_stream:
             self._request_complete(stream)
 
