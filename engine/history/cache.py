@@ -32,13 +32,20 @@ class WorkflowEntry:
     queries: dict[str, Any] = field(default_factory=dict)  # query id → PendingQuery (memory only)
     # True while a commit is in flight: `state` already holds the change, `events` not yet
     committing: bool = False
+    # A change kept in memory only (a workflow task handed to a worker): `state` holds it, its
+    # events wait in `unsaved`; the run's next commit writes both. Lost in a crash, which then
+    # looks to the run as if the task had never been handed out.
+    deferred: bool = False
+    unsaved: list[HistoryEvent] = field(default_factory=list)
+    deferred_blob: bytes = b""  # the encoding of `state` with the deferred change: what a rollback keeps
 
     @classmethod
     def from_row(cls, row: ExecutionRow) -> WorkflowEntry:
         return cls(row.key, decode_state(row.state), row.state, row.db_version)
 
     def rollback(self) -> None:
-        self.state = decode_state(self.blob)
+        """Undo an uncommitted change: back to the last committed state, deferred change included."""
+        self.state = decode_state(self.deferred_blob if self.deferred else self.blob)
 
     def notify(self) -> None:
         waiters, self.waiters = self.waiters, []
@@ -88,7 +95,8 @@ class WorkflowCache:
 
     A run is never evicted while someone uses it (its workflow lock is held or awaited, a
     history long poll or a query waits on it): two live copies of one run would fight over its
-    `db_version`. Evicting is otherwise always safe: the store has everything.
+    `db_version`; nor while it holds a deferred change the store does not have. Evicting is
+    otherwise always safe: the store has everything.
     """
 
     def __init__(self, capacity: int, in_use: Callable[[ExecutionKey], bool]) -> None:
@@ -127,7 +135,7 @@ class WorkflowCache:
             if excess <= 0:
                 return
             entry = self._entries[key]
-            if entry.waiters or entry.close_waiters or entry.queries or self._in_use(key):
+            if entry.deferred or entry.waiters or entry.close_waiters or entry.queries or self._in_use(key):
                 continue
             del self._entries[key]
             excess -= 1

@@ -183,10 +183,9 @@ class HistoryCore:
         state = m.state
         m.finish()
         history = None
-        if m.events:
-            history = HistoryBatch(
-                m.events[0].event_id, m.events[-1].event_id, History(events=m.events).SerializeToString()
-            )
+        events = [*entry.unsaved, *m.events] if entry.unsaved else m.events
+        if events:
+            history = HistoryBatch(events[0].event_id, events[-1].event_id, History(events=events).SerializeToString())
             state.history_size_bytes += len(history.data)
         blob = encode_state(state)
         current_status = None
@@ -216,13 +215,27 @@ class HistoryCore:
         entry.committing = False
         entry.blob = blob
         entry.db_version = 1 if create else entry.db_version + 1
+        entry.deferred, entry.unsaved, entry.deferred_blob = False, [], b""
         if entry.events is not None:
-            entry.events.extend(m.events)
+            entry.events.extend(events)
         elif create:
-            entry.events = list(m.events)
+            entry.events = list(events)
         self.apply_effects(entry, m)
 
-    def apply_effects(self, entry: WorkflowEntry, m: Mutation) -> None:
+    def defer(self, entry: WorkflowEntry, m: Mutation) -> None:
+        """Apply `m` in memory only; the run's next commit writes its state and events.
+
+        For a change that a crash may safely forget: a workflow task handed to a worker (after a
+        restart the task is simply handed out again, as if the first worker had never polled).
+        It saves a commit on the poll's path; readers of history see its events once written.
+        """
+        m.finish()
+        entry.unsaved.extend(m.events)
+        entry.deferred = True
+        entry.deferred_blob = encode_state(entry.state)
+        self.apply_effects(entry, m, notify=False)  # no reader can see anything new yet
+
+    def apply_effects(self, entry: WorkflowEntry, m: Mutation, *, notify: bool = True) -> None:
         state = entry.state
         effects = m.effects
         if effects.dispatch_workflow_task and state.workflow_task is not None:
@@ -236,7 +249,8 @@ class HistoryCore:
                 )
         for when, payload in effects.timers:
             self.timers.schedule(when, (entry.key, *payload))
-        entry.notify()
+        if notify:
+            entry.notify()
 
     def offer_workflow_task(self, entry: WorkflowEntry) -> None:
         wft = entry.state.workflow_task

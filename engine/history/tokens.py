@@ -26,6 +26,9 @@ class TaskToken(msgspec.Struct, array_like=True):
     started_event_id: int = 0
     activity_id: str = ""
     query_id: str = ""
+    # a workflow task's start (its WorkflowTaskStarted request id): after a restart the same
+    # task may be started again with the same ids, and the first worker's token must not fit
+    request_id: str = ""
 
 
 class InvalidTaskToken(EngineError):

@@ -129,8 +129,8 @@ class WorkflowOps(QueryOps):
             m.arm_timer(
                 m.now + wft.start_to_close_timeout, "workflow_task_timeout", wft.scheduled_event_id, started.event_id
             )
-            history = await self.history_of(entry)
-            await self.commit(entry, m)
+            self.defer(entry, m)
+            history = [*await self.history_of(entry), *entry.unsaved]
             if wft.transient:
                 # the worker sees the attempt's events; history gets them only if it completes
                 history = [*history, self._transient_scheduled(entry, wft), started]
@@ -162,6 +162,7 @@ class WorkflowOps(QueryOps):
             scheduled_event_id=wft.scheduled_event_id,
             attempt=wft.attempt,
             started_event_id=wft.started_event_id,
+            request_id=wft.request_id,
         )
         response = poll_response(entry, token, started_event_id=wft.started_event_id)
         response.attempt = wft.attempt
@@ -188,6 +189,7 @@ class WorkflowOps(QueryOps):
             or wft.started_event_id != token.started_event_id
             or wft.attempt != token.attempt
             or not wft.started_event_id
+            or (token.request_id and token.request_id != wft.request_id)
         ):
             raise NotFound("Workflow task not found.")
         return entry, token

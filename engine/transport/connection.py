@@ -170,13 +170,17 @@ class Http2Connection(asyncio.Protocol):
         elif kind == f.WINDOW_UPDATE:
             self._on_window_update(stream_id, payload)
         elif kind == f.PING:
-            if stream_id or len(payload) != 8:
-                raise ProtocolError(f.PROTOCOL_ERROR, "malformed PING")
+            if stream_id:
+                raise ProtocolError(f.PROTOCOL_ERROR, "PING on a stream")
+            if len(payload) != 8:
+                raise ProtocolError(f.FRAME_SIZE_ERROR, "PING payload must be 8 bytes")  # RFC 9113 §6.7
             if not flags & f.ACK:
                 self._write(f.frame(f.PING, f.ACK, 0, payload))
         elif kind == f.RST_STREAM:
-            if not stream_id or len(payload) != 4:
-                raise ProtocolError(f.PROTOCOL_ERROR, "malformed RST_STREAM")
+            if not stream_id or stream_id > self._last_stream_id:
+                raise ProtocolError(f.PROTOCOL_ERROR, "RST_STREAM on an idle stream")
+            if len(payload) != 4:
+                raise ProtocolError(f.FRAME_SIZE_ERROR, "RST_STREAM payload must be 4 bytes")
             stream = self.streams.get(stream_id)
             if stream is not None:
                 self._close_stream(stream, cancel=True)
@@ -184,8 +188,14 @@ class Http2Connection(asyncio.Protocol):
             pass  # the client stops opening streams; those in flight finish
         elif kind == f.PUSH_PROMISE:
             raise ProtocolError(f.PROTOCOL_ERROR, "a client must not send PUSH_PROMISE")
-        elif kind == f.PRIORITY and (not stream_id or len(payload) != 5):
-            raise ProtocolError(f.PROTOCOL_ERROR, "malformed PRIORITY")
+        elif kind == f.PRIORITY:
+            if not stream_id:
+                raise ProtocolError(f.PROTOCOL_ERROR, "PRIORITY on stream 0")
+            if len(payload) != 5:  # a stream error (RFC 9113 §6.3): only that stream ends
+                self._write(f.rst_stream(stream_id, f.FRAME_SIZE_ERROR))
+                stream = self.streams.get(stream_id)
+                if stream is not None:
+                    self._close_stream(stream, cancel=True)
         # unknown frame types are ignored (RFC 9113 §4.1)
 
     def _on_headers(self, flags: int, stream_id: int, payload: bytes) -> None:

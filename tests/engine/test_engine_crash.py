@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from tests.engine.sdk_app import ACTIVITIES, RUNS, WORKFLOWS, TimerBetweenActivitiesWorkflow
+from tests.engine.test_engine_workflow_task_rules import COMPLETE, RawWorker
 
 pytestmark = pytest.mark.slow
 
@@ -32,6 +34,7 @@ class EngineProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        started_before = self.log.read_bytes().count(b"engine listening") if self.log.exists() else 0
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         env.pop("ENGINE_DATABASE_URL", None)
         with self.log.open("ab") as out:
@@ -42,7 +45,7 @@ class EngineProcess:
                 stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 30
-        while b"engine listening" not in self.log.read_bytes():
+        while self.log.read_bytes().count(b"engine listening") <= started_before:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"engine did not start:\n{self.log.read_text()}")
             time.sleep(0.05)
@@ -99,3 +102,28 @@ async def test_a_workflow_in_a_timer_survives_sigkill(engine_process: EngineProc
     types = [e.event_type for e in history.events]
     assert types.count(EventType.EVENT_TYPE_TIMER_FIRED) == 1
     assert types.count(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) == 2
+
+
+async def test_a_workflow_task_handed_out_before_sigkill_is_handed_out_again(engine_process: EngineProcess) -> None:
+    """A workflow task's start is written with its completion (one commit fewer on the poll's
+    path): a crash in between forgets the start, so after the restart the task is polled again
+    and the first worker's token, which names the forgotten start, no longer fits."""
+    client = await Client.connect(f"127.0.0.1:{engine_process.port}", namespace="default")
+    raw = RawWorker(client)
+    await raw.start()
+    first = await raw.poll()
+    assert [e.event_type for e in first.history.events][-1] == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED
+    engine_process.kill()
+    engine_process.start()
+    client = await Client.connect(f"127.0.0.1:{engine_process.port}", namespace="default")
+    raw.service = client.workflow_service
+    second = await raw.poll()
+    assert second.started_event_id == first.started_event_id  # the same task, started anew
+    with pytest.raises(RPCError) as stale:
+        await raw.complete(first.task_token, COMPLETE)
+    assert stale.value.status == RPCStatusCode.NOT_FOUND
+    await raw.complete(second.task_token, COMPLETE)
+    history = await client.get_workflow_handle(raw.workflow_id).fetch_history()
+    types = [e.event_type for e in history.events]
+    assert types.count(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED) == 1
+    assert types[-1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
