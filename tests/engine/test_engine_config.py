@@ -68,6 +68,11 @@ def test_it_rejects_bad_ports(value: str, message: str) -> None:
         parse_port(value)
 
 
+def test_it_rejects_an_unknown_transport() -> None:
+    with pytest.raises(ConfigError, match="unknown transport 'h3' \\(expected one of sundial, grpcio\\)"):
+        EngineConfig(transport="h3")
+
+
 def test_ipv6_hosts_are_bracketed() -> None:
     assert EngineConfig(host="::1", port=1).address == "[::1]:1"
 
