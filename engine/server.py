@@ -121,27 +121,21 @@ class EngineServer:
 
     async def _bind(self, service: WorkflowService) -> grpc.aio.Server | GrpcServer:
         config = self.config
-        address = format_address(config.host, config.port)
-        if config.transport == "grpcio":
-            server: grpc.aio.Server | GrpcServer = grpc.aio.server(options=_SERVER_OPTIONS)
-        else:
-            server = GrpcServer()
+        server: grpc.aio.Server | GrpcServer = (
+            grpc.aio.server(options=_SERVER_OPTIONS) if config.transport == "grpcio" else GrpcServer()
+        )
         add_workflow_service(server, service)
         self._health.register(server)
         await self._health.starting()
-        if isinstance(server, GrpcServer):
-            server.add_insecure_port(address)
-            try:
-                self.port = await server.bind()
-            except OSError as exc:
-                raise port_error(config.host, config.port, exc) from None
-            return server
+        error: OSError | None = None
         try:
-            port = server.add_insecure_port(address)
+            port = server.add_insecure_port(format_address(config.host, config.port))
+        except OSError as exc:  # the engine's own transport says why
+            port, error = 0, exc
         except RuntimeError:  # grpc raises when nothing could be bound
             port = 0
         if port == 0:
             await server.stop(None)
-            raise port_error(config.host, config.port)
+            raise port_error(config.host, config.port, error)
         self.port = port
         return server

@@ -35,7 +35,6 @@ class WorkflowEntry:
     # A change kept in memory only (a workflow task handed to a worker): `state` holds it, its
     # events wait in `unsaved`; the run's next commit writes both. Lost in a crash, which then
     # looks to the run as if the task had never been handed out.
-    deferred: bool = False
     unsaved: list[HistoryEvent] = field(default_factory=list)
     deferred_blob: bytes = b""  # the encoding of `state` with the deferred change: what a rollback keeps
 
@@ -43,9 +42,13 @@ class WorkflowEntry:
     def from_row(cls, row: ExecutionRow) -> WorkflowEntry:
         return cls(row.key, decode_state(row.state), row.state, row.db_version)
 
+    @property
+    def deferred(self) -> bool:
+        return bool(self.deferred_blob)
+
     def rollback(self) -> None:
         """Undo an uncommitted change: back to the last committed state, deferred change included."""
-        self.state = decode_state(self.deferred_blob if self.deferred else self.blob)
+        self.state = decode_state(self.deferred_blob or self.blob)
 
     def notify(self) -> None:
         waiters, self.waiters = self.waiters, []

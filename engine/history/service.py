@@ -215,7 +215,7 @@ class HistoryCore:
         entry.committing = False
         entry.blob = blob
         entry.db_version = 1 if create else entry.db_version + 1
-        entry.deferred, entry.unsaved, entry.deferred_blob = False, [], b""
+        entry.unsaved, entry.deferred_blob = [], b""
         if entry.events is not None:
             entry.events.extend(events)
         elif create:
@@ -231,7 +231,6 @@ class HistoryCore:
         """
         m.finish()
         entry.unsaved.extend(m.events)
-        entry.deferred = True
         entry.deferred_blob = encode_state(entry.state)
         self.apply_effects(entry, m, notify=False)  # no reader can see anything new yet
 

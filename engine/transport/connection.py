@@ -233,9 +233,7 @@ class Http2Connection(asyncio.Protocol):
             raise ProtocolError(f.COMPRESSION_ERROR, f"header block does not decode: {exc}") from None
         if stream.closed:
             return
-        if stream.headers:  # a second block on the stream: request trailers, which gRPC never needs
-            pass
-        else:
+        if not stream.headers:  # a second block would be request trailers, which gRPC never needs
             stream.headers = headers
         if self._headers_end_stream:
             self._request_complete(stream)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import socket
 import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -60,8 +61,8 @@ class GrpcServer:
         self.max_request_bytes = MAX_MESSAGE_BYTES + 5
         self._methods: dict[str, _Method | None] = {}
         self._generic: list[Any] = []
-        self._address: tuple[str, int] | None = None
-        self._server: asyncio.Server | None = None
+        self._sockets: list[socket.socket] = []  # bound by add_insecure_port, served from start()
+        self._servers: list[asyncio.Server] = []
         self._connections: set[Http2Connection] = set()
         self._calls: set[asyncio.Task[None]] = set()
 
@@ -92,31 +93,41 @@ class GrpcServer:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def add_insecure_port(self, address: str) -> int:
-        """Remember where to listen; binding happens in `start()` (a port of 0 picks one then)."""
-        host, _, port = address.rpartition(":")
-        self._address = (host.strip("[]"), int(port))
-        return int(port)
-
-    async def bind(self) -> int:
-        """Listen; the bound port. Raises OSError when the address cannot be bound."""
-        assert self._address is not None, "add_insecure_port first"
-        host, port = self._address
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            self._connection, host, port, reuse_address=True, reuse_port=False, backlog=1024, start_serving=False
-        )
-        return int(self._server.sockets[0].getsockname()[1])
+        """Bind every address `host:port` resolves to, as grpc does; the bound port (a port of 0
+        picks one). Raises OSError when an address cannot be bound."""
+        host, _, port_text = address.rpartition(":")
+        port = int(port_text)
+        infos = socket.getaddrinfo(host.strip("[]") or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        sockets: list[socket.socket] = []
+        try:
+            for family, kind, proto, _, sockaddr in dict.fromkeys(infos):
+                sock = socket.socket(family, kind, proto)
+                sockets.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                sock.bind((sockaddr[0], port, *sockaddr[2:]))
+                port = sock.getsockname()[1]  # a port of 0 became a real one: the others share it
+                sock.listen(1024)
+        except OSError:
+            for sock in sockets:
+                sock.close()
+            raise
+        self._sockets.extend(sockets)
+        return port
 
     async def start(self) -> None:
-        if self._server is None:
-            await self.bind()
-        assert self._server is not None
-        await self._server.start_serving()
+        loop = asyncio.get_running_loop()
+        for sock in self._sockets:
+            self._servers.append(await loop.create_server(self._connection, sock=sock))
 
     async def stop(self, grace: float | None) -> None:
         """Refuse new calls, let those in flight finish for `grace` seconds, then cancel them."""
-        if self._server is not None:
-            self._server.close()
+        for server in self._servers:
+            server.close()
+        if not self._servers:  # never started: nobody else will close the bound sockets
+            for sock in self._sockets:
+                sock.close()
         for connection in list(self._connections):
             connection.go_away()
         if self._calls and grace:
@@ -127,8 +138,8 @@ class GrpcServer:
             await asyncio.wait(list(self._calls), timeout=1.0)
         for connection in list(self._connections):
             connection.close()
-        if self._server is not None:
-            await self._server.wait_closed()
+        for server in self._servers:
+            await server.wait_closed()
 
     # --- the connection's dispatcher ---------------------------------------------------------
 
