@@ -52,6 +52,8 @@ from engine.frontend.workflow_service import WorkflowService
 from engine.history.history_service import HistoryService
 from engine.matching.task_queues import Matching
 from engine.persistence import open_store
+from engine.visibility.listing import Visibility
+from engine.visibility.registry import SearchAttributeRegistry
 
 ROOT = Path(__file__).resolve().parent.parent
 PAYLOAD = Payloads(payloads=[Payload(metadata={"encoding": b"json/plain"}, data=b'"x"')])
@@ -195,7 +197,7 @@ async def run(db_url: str, total: int, concurrency: int) -> None:
     namespaces = NamespaceRegistry(store)
     await namespaces.ensure(DEV_NAMESPACE)
     await history.start()
-    service = WorkflowService(history, namespaces)  # type: ignore[abstract]
+    service = WorkflowService(history, namespaces, Visibility(store, SearchAttributeRegistry(store)))  # type: ignore[abstract]
     try:
         await drive_all(service, total, concurrency, time.process_time, f"in-process, {type(store).__name__}")
     finally:

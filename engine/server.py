@@ -11,12 +11,15 @@ import grpc
 from engine.config import EngineConfig, format_address
 from engine.frontend.health import Health
 from engine.frontend.namespaces import DEV_NAMESPACE, NamespaceRegistry
+from engine.frontend.operator_service import OperatorService, add_operator_service
 from engine.frontend.workflow_service import SERVICE_NAME, WorkflowService, add_workflow_service
 from engine.history.history_service import HistoryService
 from engine.matching.task_queues import Matching
 from engine.persistence import Store, open_store
 from engine.ports import ensure_port_free, port_error
 from engine.transport.server import GrpcServer
+from engine.visibility.listing import Visibility
+from engine.visibility.registry import SearchAttributeRegistry
 
 log = logging.getLogger("engine")
 
@@ -60,11 +63,16 @@ class EngineServer:
             namespaces = NamespaceRegistry(store)
             if config.dev:
                 await namespaces.ensure(DEV_NAMESPACE)
+            search_attributes = SearchAttributeRegistry(store)
+            await search_attributes.load()
+            history.search_attribute_types = search_attributes.types
             await history.start()
             self._history = history
             cluster = await store.cluster_metadata()
-            service = WorkflowService(history, namespaces, cluster_id=cluster.cluster_id)  # type: ignore[abstract]
-            server = await self._bind(service)
+            visibility = Visibility(store, search_attributes)
+            service = WorkflowService(history, namespaces, visibility, cluster_id=cluster.cluster_id)  # type: ignore[abstract]
+            operator = OperatorService(namespaces, search_attributes)  # type: ignore[abstract]
+            server = await self._bind(service, operator)
             await server.start()
         except BaseException:
             if self._history is not None:
@@ -119,12 +127,13 @@ class EngineServer:
             for sig in signals:
                 loop.remove_signal_handler(sig)
 
-    async def _bind(self, service: WorkflowService) -> grpc.aio.Server | GrpcServer:
+    async def _bind(self, service: WorkflowService, operator: OperatorService) -> grpc.aio.Server | GrpcServer:
         config = self.config
         server: grpc.aio.Server | GrpcServer = (
             grpc.aio.server(options=_SERVER_OPTIONS) if config.transport == "grpcio" else GrpcServer()
         )
         add_workflow_service(server, service)
+        add_operator_service(server, operator)
         self._health.register(server)
         await self._health.starting()
         error: OSError | None = None

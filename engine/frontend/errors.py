@@ -35,6 +35,8 @@ from engine.history.errors import (
 )
 from engine.history.tokens import InvalidTaskToken
 from engine.transport.calls import Abort
+from engine.visibility.listing import PageTokenError
+from engine.visibility.query import QueryError
 
 log = logging.getLogger("engine.frontend")
 
@@ -96,6 +98,8 @@ def translate(exc: Exception) -> RpcError | None:
         return RpcError(grpc.StatusCode.FAILED_PRECONDITION, str(exc), WorkflowNotReadyFailure())
     if isinstance(exc, FailedPrecondition):
         return RpcError(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+    if isinstance(exc, (QueryError, PageTokenError)):
+        return RpcError(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
     if isinstance(exc, StoreError):
         return RpcError(grpc.StatusCode.UNAVAILABLE, f"engine store unavailable: {exc}")
     return None

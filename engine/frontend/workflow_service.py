@@ -81,11 +81,13 @@ from engine.frontend.validation import (
     require_task_queue,
     validate_start,
 )
+from engine.frontend.visibility_rpcs import VisibilityRpcs
 from engine.history.history_service import HistoryService
 from engine.history.query_ops import QueryTimedOut
 from engine.history.workflow_ops import StartSignal
 from engine.persistence.records import ExecutionKey
 from engine.version import sundial_version
+from engine.visibility.listing import Visibility
 
 # The start fields a SignalWithStart request shares with StartWorkflowExecution.
 _SIGNAL_WITH_START_FIELDS = (
@@ -149,7 +151,7 @@ def system_capabilities() -> GetSystemInfoResponse.Capabilities:
         eager_workflow_start=True,
         supports_schedules=False,
         build_id_based_versioning=False,
-        count_group_by_execution_status=False,
+        count_group_by_execution_status=True,
         nexus=False,
     )
 
@@ -166,12 +168,15 @@ def poll_timeout(context: Context) -> float:
     generated_base=service_pb2_grpc.WorkflowServiceServicer,
     product=f"the Sundial engine {sundial_version()} yet",
 )
-class WorkflowService(service_pb2_grpc.WorkflowServiceServicer):
+class WorkflowService(VisibilityRpcs):
     """The generated stubs type servicers as synchronous, hence the override ignores."""
 
-    def __init__(self, history: HistoryService, namespaces: NamespaceRegistry, *, cluster_id: str = "") -> None:
+    def __init__(
+        self, history: HistoryService, namespaces: NamespaceRegistry, visibility: Visibility, *, cluster_id: str = ""
+    ) -> None:
         self.history = history
         self.namespaces = namespaces
+        self.visibility = visibility
         self.cluster_id = cluster_id
         self._system_info = GetSystemInfoResponse(server_version=sundial_version(), capabilities=system_capabilities())
 

@@ -24,6 +24,8 @@ from engine.history.state import (
     ActivityInfo,
     TimerInfo,
 )
+from engine.visibility.attributes import AttributeValueError
+from engine.visibility.index import merge, validate
 
 MAX_ID_LENGTH = 1000
 
@@ -284,15 +286,18 @@ def _record_marker(m: Mutation, command: Command, completed_event_id: int) -> No
 
 
 def _upsert_search_attributes(m: Mutation, command: Command, completed_event_id: int) -> None:
-    from temporalio.api.common.v1 import SearchAttributes
-
     attrs = command.upsert_workflow_search_attributes_command_attributes
-    current = (
-        SearchAttributes.FromString(m.state.search_attributes) if m.state.search_attributes else SearchAttributes()
-    )
-    for key, payload in attrs.search_attributes.indexed_fields.items():
-        current.indexed_fields[key].CopyFrom(payload)
-    m.state.search_attributes = current.SerializeToString()
+    if not attrs.search_attributes.indexed_fields:
+        raise CommandError(
+            Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, "SearchAttributes are not set on command."
+        )
+    try:
+        validate(attrs.search_attributes, m.sa_types, m.state.namespace)
+    except AttributeValueError as error:
+        raise CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, str(error)) from None
+    merged = merge(m.state.search_attributes, attrs.search_attributes)
+    m.state.search_attributes = merged.SerializeToString() if merged.indexed_fields else b""
+    m.attributes_changed = True
     m.add_event(
         EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
         search_attributes=attrs.search_attributes,
@@ -308,6 +313,7 @@ def _modify_properties(m: Mutation, command: Command, completed_event_id: int) -
     for key, payload in attrs.upserted_memo.fields.items():
         current.fields[key].CopyFrom(payload)
     m.state.memo = current.SerializeToString()
+    m.visibility_changed = True
     m.add_event(
         EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED,
         upserted_memo=attrs.upserted_memo,

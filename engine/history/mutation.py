@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from engine.history.events import make_event
 from engine.history.retry import workflow_task_timeout
 from engine.history.state import MutableState, WorkflowTaskInfo
+from engine.visibility.attributes import SaType
 
 DEFAULT_STICKY_SCHEDULE_TO_START = 5.0
 
@@ -41,6 +43,12 @@ class Mutation:
         # a command produced an event the workflow must see (e.g. an activity cancelled at once)
         self.needs_workflow_task = False
         self.was_running = state.running
+        # the run's listing changed (memo, search attributes): rewrite its visibility row
+        self.visibility_changed = False
+        # its search attributes changed: re-index them (implies visibility_changed)
+        self.attributes_changed = False
+        # the namespace's custom search attributes, for commands that set them
+        self.sa_types: Mapping[str, SaType] = {}
 
     @property
     def workflow_task_started(self) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -22,6 +22,7 @@ from temporalio.api.history.v1 import History, HistoryEvent
 
 from engine.history.cache import LockTable, WorkflowCache, WorkflowEntry, events_from_batches
 from engine.history.errors import NotFound, WorkflowNotRunning
+from engine.history.listing import visibility_row
 from engine.history.mutation import DEFAULT_STICKY_SCHEDULE_TO_START, Mutation
 from engine.history.state import MutableState, encode_state
 from engine.matching.task_queues import KIND_ACTIVITY, KIND_WORKFLOW, Matching, QueueKey, Task
@@ -33,6 +34,8 @@ from engine.persistence.records import (
 )
 from engine.persistence.store import Store
 from engine.timers.timer_queue import TimerQueue
+from engine.visibility.attributes import SaType
+from engine.visibility.index import attribute_rows
 
 log = logging.getLogger("engine.history")
 
@@ -68,6 +71,8 @@ class HistoryCore:
         self.locks = LockTable()
         self.entries = WorkflowCache(cache_size, lambda key: self.locks.busy(key.namespace_id, key.workflow_id))
         self.timers = TimerQueue(self._on_timer)
+        # a namespace's custom search attributes (name → type); the frontend's registry sets it
+        self.search_attribute_types: Callable[[str], Mapping[str, SaType]] = lambda namespace_id: {}
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -187,9 +192,17 @@ class HistoryCore:
         if events:
             history = HistoryBatch(events[0].event_id, events[-1].event_id, History(events=events).SerializeToString())
             state.history_size_bytes += len(history.data)
+        closing = m.was_running and not state.running
+        state.state_transition_count += 1
+        visibility = None
+        if create or closing or m.visibility_changed or m.attributes_changed:
+            rows = None
+            if m.attributes_changed or (create and state.search_attributes):
+                rows = attribute_rows(state.search_attributes, self.search_attribute_types(state.namespace_id))
+            visibility = visibility_row(state, rows)
         blob = encode_state(state)
         current_status = None
-        if not create and m.was_running and not state.running and current is None:
+        if not create and closing and current is None:
             current_status = (False, state.status)
         transition = Transition(
             key=entry.key,
@@ -200,6 +213,7 @@ class HistoryCore:
             history=history,
             current=current,
             current_status=current_status,
+            visibility=visibility,
         )
         entry.committing = True
         try:

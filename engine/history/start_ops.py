@@ -16,7 +16,7 @@ from temporalio.api.workflowservice.v1 import (
 )
 
 from engine.history.cache import WorkflowEntry
-from engine.history.errors import WorkflowAlreadyStarted
+from engine.history.errors import InvalidArgument, WorkflowAlreadyStarted
 from engine.history.events import duration, seconds_of
 from engine.history.ids import new_run_id
 from engine.history.mutation import Mutation
@@ -30,6 +30,8 @@ from engine.history.state import (
 )
 from engine.history.workflow_ops import StartSignal, WorkflowOps, remember_signal
 from engine.persistence.records import CurrentRun, CurrentRunConflict, CurrentRunWrite, ExecutionKey
+from engine.visibility.attributes import AttributeValueError
+from engine.visibility.index import merge, validate
 
 DEFAULT_WORKFLOW_TASK_TIMEOUT = 10.0
 MAX_WORKFLOW_TASK_TIMEOUT = 120.0
@@ -54,6 +56,11 @@ class StartOps(WorkflowOps):
         a new run gets the signal right after its start event, before its first workflow task.
         """
         request_id = req.request_id or str(uuid.uuid4())
+        if req.HasField("search_attributes"):
+            try:
+                validate(req.search_attributes, self.search_attribute_types(ns.id), ns.name)
+            except AttributeValueError as error:
+                raise InvalidArgument(str(error)) from None
         async with self.locks.hold(ns.id, req.workflow_id):
             # Optimistic: most starts use a fresh id, so try to create the run straight away;
             # the store refuses it (CurrentRunConflict, naming the current run) if the id is
@@ -190,7 +197,7 @@ class StartOps(WorkflowOps):
             execution_timeout=execution_timeout,
             run_expiration_time=now + delay + run_timeout if run_timeout else 0.0,
             first_workflow_task_time=now + delay if delay else 0.0,
-            search_attributes=req.search_attributes.SerializeToString() if req.HasField("search_attributes") else b"",
+            search_attributes=_initial_search_attributes(req),
             memo=req.memo.SerializeToString() if req.HasField("memo") else b"",
         )
         m = Mutation(state, now)
@@ -231,3 +238,11 @@ class StartOps(WorkflowOps):
         return entry, m
 
     # --- workflow tasks -------------------------------------------------------------------
+
+
+def _initial_search_attributes(req: StartWorkflowExecutionRequest) -> bytes:
+    """The start's search attributes without null values (an unset attribute is no attribute)."""
+    if not req.HasField("search_attributes"):
+        return b""
+    merged = merge(b"", req.search_attributes)
+    return merged.SerializeToString() if merged.indexed_fields else b""

@@ -102,6 +102,7 @@ class MutableState(msgspec.Struct, kw_only=True):
     completion_event_id: int = 0
     history_size_bytes: int = 0  # serialized size of the history written so far
     user_metadata: bytes = b""  # serialized UserMetadata from the start (static summary, details)
+    state_transition_count: int = 0  # commits of this run's state
 
     @property
     def running(self) -> bool:

@@ -213,6 +213,7 @@ class WorkflowOps(QueryOps):
                 )
                 return RespondWorkflowTaskCompletedResponse()
             m = Mutation(state, self.clock())
+            m.sa_types = self.search_attribute_types(state.namespace_id)
             if wft.transient:
                 self._write_transient_events(m, wft)
             completed = m.add_event(

@@ -109,6 +109,77 @@ MIGRATIONS: dict[Dialect, tuple[Migration, ...]] = {
                 """,
             ),
         ),
+        Migration(
+            3,
+            "visibility and search attributes",
+            (
+                """
+                CREATE TABLE executions_visibility (
+                    namespace_id TEXT NOT NULL,
+                    run_id TEXT NOT NULL,
+                    workflow_id TEXT NOT NULL,
+                    workflow_type TEXT NOT NULL,
+                    status INTEGER NOT NULL,
+                    start_time INTEGER NOT NULL,
+                    execution_time INTEGER NOT NULL,
+                    close_time INTEGER,
+                    execution_duration INTEGER,
+                    task_queue TEXT NOT NULL,
+                    history_length INTEGER NOT NULL,
+                    history_size_bytes INTEGER NOT NULL,
+                    state_transition_count INTEGER NOT NULL,
+                    parent_workflow_id TEXT,
+                    parent_run_id TEXT,
+                    root_workflow_id TEXT NOT NULL,
+                    root_run_id TEXT NOT NULL,
+                    memo BLOB NOT NULL,
+                    search_attributes BLOB NOT NULL,
+                    PRIMARY KEY (namespace_id, run_id)
+                ) WITHOUT ROWID
+                """,
+                # the default listing order: open runs first, then by close time, newest first
+                """
+                CREATE INDEX visibility_order ON executions_visibility
+                (namespace_id, COALESCE(close_time, 9223372036854775807) DESC, start_time DESC, run_id)
+                """,
+                "CREATE INDEX visibility_workflow_id ON executions_visibility (namespace_id, workflow_id)",
+                "CREATE INDEX visibility_type ON executions_visibility (namespace_id, workflow_type, start_time)",
+                "CREATE INDEX visibility_status ON executions_visibility (namespace_id, status, start_time)",
+                "CREATE INDEX visibility_start ON executions_visibility (namespace_id, start_time)",
+                "CREATE INDEX visibility_close ON executions_visibility (namespace_id, close_time)",
+                """
+                CREATE TABLE visibility_attributes (
+                    namespace_id TEXT NOT NULL,
+                    run_id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    text_value TEXT,
+                    int_value INTEGER,
+                    double_value REAL
+                )
+                """,
+                "CREATE INDEX visibility_attributes_run ON visibility_attributes (namespace_id, run_id, name)",
+                """
+                CREATE INDEX visibility_attributes_text ON visibility_attributes (namespace_id, name, text_value)
+                WHERE text_value IS NOT NULL
+                """,
+                """
+                CREATE INDEX visibility_attributes_int ON visibility_attributes (namespace_id, name, int_value)
+                WHERE int_value IS NOT NULL
+                """,
+                """
+                CREATE INDEX visibility_attributes_double ON visibility_attributes (namespace_id, name, double_value)
+                WHERE double_value IS NOT NULL
+                """,
+                """
+                CREATE TABLE search_attributes (
+                    namespace_id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    type INTEGER NOT NULL,
+                    PRIMARY KEY (namespace_id, name)
+                ) WITHOUT ROWID
+                """,
+            ),
+        ),
     ),
     "postgresql": (
         Migration(
@@ -176,6 +247,77 @@ MIGRATIONS: dict[Dialect, tuple[Migration, ...]] = {
                     last_event_id BIGINT NOT NULL,
                     data BYTEA NOT NULL,
                     PRIMARY KEY (namespace_id, workflow_id, run_id, first_event_id)
+                )
+                """,
+            ),
+        ),
+        Migration(
+            3,
+            "visibility and search attributes",
+            (
+                """
+                CREATE TABLE executions_visibility (
+                    namespace_id TEXT COLLATE "C" NOT NULL,
+                    run_id TEXT COLLATE "C" NOT NULL,
+                    workflow_id TEXT COLLATE "C" NOT NULL,
+                    workflow_type TEXT COLLATE "C" NOT NULL,
+                    status INTEGER NOT NULL,
+                    start_time BIGINT NOT NULL,
+                    execution_time BIGINT NOT NULL,
+                    close_time BIGINT,
+                    execution_duration BIGINT,
+                    task_queue TEXT COLLATE "C" NOT NULL,
+                    history_length BIGINT NOT NULL,
+                    history_size_bytes BIGINT NOT NULL,
+                    state_transition_count BIGINT NOT NULL,
+                    parent_workflow_id TEXT COLLATE "C",
+                    parent_run_id TEXT COLLATE "C",
+                    root_workflow_id TEXT COLLATE "C" NOT NULL,
+                    root_run_id TEXT COLLATE "C" NOT NULL,
+                    memo BYTEA NOT NULL,
+                    search_attributes BYTEA NOT NULL,
+                    PRIMARY KEY (namespace_id, run_id)
+                ) WITH (fillfactor = 90)
+                """,
+                # the default listing order: open runs first, then by close time, newest first
+                """
+                CREATE INDEX visibility_order ON executions_visibility
+                (namespace_id, COALESCE(close_time, 9223372036854775807) DESC, start_time DESC, run_id)
+                """,
+                "CREATE INDEX visibility_workflow_id ON executions_visibility (namespace_id, workflow_id)",
+                "CREATE INDEX visibility_type ON executions_visibility (namespace_id, workflow_type, start_time)",
+                "CREATE INDEX visibility_status ON executions_visibility (namespace_id, status, start_time)",
+                "CREATE INDEX visibility_start ON executions_visibility (namespace_id, start_time)",
+                "CREATE INDEX visibility_close ON executions_visibility (namespace_id, close_time)",
+                """
+                CREATE TABLE visibility_attributes (
+                    namespace_id TEXT COLLATE "C" NOT NULL,
+                    run_id TEXT COLLATE "C" NOT NULL,
+                    name TEXT COLLATE "C" NOT NULL,
+                    text_value TEXT COLLATE "C",
+                    int_value BIGINT,
+                    double_value DOUBLE PRECISION
+                )
+                """,
+                "CREATE INDEX visibility_attributes_run ON visibility_attributes (namespace_id, run_id, name)",
+                """
+                CREATE INDEX visibility_attributes_text ON visibility_attributes (namespace_id, name, text_value)
+                WHERE text_value IS NOT NULL
+                """,
+                """
+                CREATE INDEX visibility_attributes_int ON visibility_attributes (namespace_id, name, int_value)
+                WHERE int_value IS NOT NULL
+                """,
+                """
+                CREATE INDEX visibility_attributes_double ON visibility_attributes (namespace_id, name, double_value)
+                WHERE double_value IS NOT NULL
+                """,
+                """
+                CREATE TABLE search_attributes (
+                    namespace_id TEXT COLLATE "C" NOT NULL,
+                    name TEXT COLLATE "C" NOT NULL,
+                    type INTEGER NOT NULL,
+                    PRIMARY KEY (namespace_id, name)
                 )
                 """,
             ),

@@ -5,9 +5,9 @@ database failures into `StoreError`) and the lifecycle methods."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import ModuleType
-from typing import Any
+from typing import Any, LiteralString
 
 from engine.persistence.group_commit import DEFAULT_MAX_BATCH, CommitStats, GroupCommitter, Outcome
 from engine.persistence.records import (
@@ -86,3 +86,19 @@ class OpsStore:
     async def _write_batch(self, transitions: Sequence[Transition]) -> Sequence[Outcome]:
         result: Sequence[Outcome] = await self._call(self._ops.write_batch, transitions)
         return result
+
+    # --- visibility -------------------------------------------------------------------------
+
+    async def query_visibility(self, sql: LiteralString, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        result: list[tuple[Any, ...]] = await self._call(self._ops.query_rows, sql, params)
+        return result
+
+    async def search_attributes(self) -> list[tuple[str, str, int]]:
+        result: list[tuple[str, str, int]] = await self._call(self._ops.search_attributes)
+        return result
+
+    async def add_search_attributes(self, namespace_id: str, types: Mapping[str, int]) -> None:
+        await self._call(self._ops.add_search_attributes, namespace_id, types)
+
+    async def remove_search_attributes(self, namespace_id: str, names: Sequence[str]) -> None:
+        await self._call(self._ops.remove_search_attributes, namespace_id, names)

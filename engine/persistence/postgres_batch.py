@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, LiteralString
 
 from engine.persistence.records import Transition
-from engine.persistence.statements import is_new_workflow, is_simple
+from engine.persistence.statements import is_new_workflow, is_simple, visibility_params
 
 _COLUMNS = (
     "namespace_id, workflow_id, run_id, state, next_event_id, expected_db_version, running,"
@@ -36,6 +36,28 @@ _CREATE_COLUMNS = (
     " current_running, start_request_id, status, first_event_id, last_event_id, events"
 )
 _CREATE_TYPES = ("text", "text", "text", "bytea", "int8", "bool", "bool", "text", "int4", "int8", "int8", "bytea")
+
+# Visibility rows of both kinds (`is_create` says which): inserted for the new workflows that got
+# their current-run row, upserted for the updates that matched (a run created before visibility
+# existed gets its row then).
+_VIS_COLUMNS = (
+    "namespace_id, workflow_id, run_id, is_create, workflow_type, status, start_time, execution_time,"
+    " close_time, execution_duration, task_queue, history_length, history_size_bytes, state_transition_count,"
+    " parent_workflow_id, parent_run_id, root_workflow_id, root_run_id, memo, search_attributes"
+)
+_VIS_TYPES = (
+    *("text", "text", "text", "bool", "text", "int4", "int8", "int8", "int8", "int8", "text", "int8", "int8"),
+    *("int8", "text", "text", "text", "text", "bytea", "bytea"),
+)
+_VIS_INSERT = """
+    INSERT INTO executions_visibility (namespace_id, run_id, workflow_id, workflow_type, status, start_time,
+        execution_time, close_time, execution_duration, task_queue, history_length, history_size_bytes,
+        state_transition_count, parent_workflow_id, parent_run_id, root_workflow_id, root_run_id, memo,
+        search_attributes)
+    SELECT vv.namespace_id, vv.run_id, vv.workflow_id, vv.workflow_type, vv.status, vv.start_time,
+        vv.execution_time, vv.close_time, vv.execution_duration, vv.task_queue, vv.history_length,
+        vv.history_size_bytes, vv.state_transition_count, vv.parent_workflow_id, vv.parent_run_id,
+        vv.root_workflow_id, vv.root_run_id, vv.memo, vv.search_attributes"""
 
 # One statement for both kinds (an empty array for a kind the batch lacks): one round trip and
 # its own transaction. Data-modifying CTEs all see the snapshot taken before the statement, so
@@ -87,6 +109,15 @@ run_exists AS (
     INSERT INTO history_batches (namespace_id, workflow_id, run_id, first_event_id, last_event_id, data)
     SELECT cv.namespace_id, cv.workflow_id, cv.run_id, cv.first_event_id, cv.last_event_id, cv.events
     FROM cv JOIN c_current USING (namespace_id, workflow_id) WHERE cv.first_event_id IS NOT NULL
+), vv({v_columns}) AS (SELECT * FROM {v_source}),
+v_created AS ({v_insert}
+    FROM vv JOIN c_current USING (namespace_id, workflow_id) WHERE vv.is_create
+), v_updated AS ({v_insert}
+    FROM vv JOIN updated USING (namespace_id, workflow_id, run_id) WHERE NOT vv.is_create
+    ON CONFLICT (namespace_id, run_id) DO UPDATE SET status = excluded.status, close_time = excluded.close_time,
+        execution_duration = excluded.execution_duration, history_length = excluded.history_length,
+        history_size_bytes = excluded.history_size_bytes, state_transition_count = excluded.state_transition_count,
+        memo = excluded.memo, search_attributes = excluded.search_attributes
 )
 SELECT 'updated', namespace_id, workflow_id, run_id, NULL::bool, NULL::text, NULL::int4 FROM updated
 UNION ALL
@@ -108,6 +139,9 @@ BATCH_WRITE: LiteralString = _BATCH.format(
     u_source=_unnest(_TYPES, 1),
     c_columns=_CREATE_COLUMNS,
     c_source=_unnest(_CREATE_TYPES, len(_TYPES) + 1),
+    v_columns=_VIS_COLUMNS,
+    v_source=_unnest(_VIS_TYPES, len(_TYPES) + len(_CREATE_TYPES) + 1),
+    v_insert=_VIS_INSERT,
 )
 CREATE_ROWS_MAX = 256
 
@@ -179,7 +213,20 @@ def batch_statement(
             + (c.running, c.start_request_id, c.status)
             + ((None, None, None) if h is None else (h.first_event_id, h.last_event_id, h.data))
         )
-    return BATCH_WRITE, (*_columns(simple_rows(simple), len(_TYPES)), *_columns(create_rows, len(_CREATE_TYPES)))
+    vis_rows = [_visibility_row(t, False) for t in simple if t.visibility is not None]
+    vis_rows += [_visibility_row(t, True) for t in creates if t.visibility is not None]
+    return BATCH_WRITE, (
+        *_columns(simple_rows(simple), len(_TYPES)),
+        *_columns(create_rows, len(_CREATE_TYPES)),
+        *_columns(vis_rows, len(_VIS_TYPES)),
+    )
+
+
+def _visibility_row(t: Transition, is_create: bool) -> tuple[Any, ...]:
+    """A row in `_VIS_COLUMNS` order (`visibility_params` has the run id second, the workflow id third)."""
+    assert t.visibility is not None
+    namespace_id, run_id, workflow_id, *rest = visibility_params(t.key, t.visibility)
+    return (namespace_id, workflow_id, run_id, is_create, *rest)
 
 
 def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:

@@ -14,7 +14,7 @@ exactly.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, LiteralString
 
 import asyncpg
@@ -31,13 +31,16 @@ from engine.persistence.records import (
     Transition,
 )
 from engine.persistence.statements import (
+    DELETE_SEARCH_ATTRIBUTE,
     INSERT_NAMESPACE,
+    INSERT_SEARCH_ATTRIBUTE,
     LIST_NAMESPACES,
     SELECT_CURRENT,
     SELECT_EXECUTION,
     SELECT_HISTORY,
     SELECT_RUNNING_AFTER,
     SELECT_RUNNING_FIRST,
+    SELECT_SEARCH_ATTRIBUTES,
     UPDATE_NAMESPACE,
     Guard,
     current_from_row,
@@ -48,6 +51,7 @@ from engine.persistence.statements import (
     namespace_from_row,
     namespace_params,
     namespace_query,
+    numbered,
     plan,
     postgres,
 )
@@ -184,3 +188,21 @@ async def list_running_executions(conn: Connection, after: ExecutionKey | None, 
 
 async def _fetchone(conn: Connection, sql: LiteralString, params: tuple[Any, ...]) -> Any:
     return await conn.fetchrow(postgres(sql), *params)
+
+
+async def query_rows(conn: Connection, sql: LiteralString, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in await conn.fetch(numbered(sql), *params)]
+
+
+async def search_attributes(conn: Connection) -> list[tuple[str, str, int]]:
+    return [(row[0], row[1], int(row[2])) for row in await conn.fetch(SELECT_SEARCH_ATTRIBUTES)]
+
+
+async def add_search_attributes(conn: Connection, namespace_id: str, types: Mapping[str, int]) -> None:
+    async with conn.transaction():
+        await conn.executemany(postgres(INSERT_SEARCH_ATTRIBUTE), [(namespace_id, n, t) for n, t in types.items()])
+
+
+async def remove_search_attributes(conn: Connection, namespace_id: str, names: Sequence[str]) -> None:
+    async with conn.transaction():
+        await conn.executemany(postgres(DELETE_SEARCH_ATTRIBUTE), [(namespace_id, name) for name in names])

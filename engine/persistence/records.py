@@ -6,6 +6,9 @@
   a stale writer fails instead of overwriting).
 * The **current run** row maps (namespace, workflow id) to the run that owns the id now; it is
   what "workflow already started" and id-reuse policies are decided against.
+* The **visibility** row of a run is what List/Count filters see (system attributes, memo and
+  search attributes, with one indexed row per custom search-attribute value); it is written in
+  the same transaction as the transitions that change it (start, upsert, close).
 * **History** is append-only batches of events; each batch is one serialized
   `temporal.api.history.v1.History` holding events `first_event_id..last_event_id`.
 
@@ -17,7 +20,7 @@ executions' mutable state at start-up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,43 @@ class HistoryBatch:
 
 
 @dataclass(frozen=True)
+class AttributeRow:
+    """One indexed value of a run's search attribute (a KeywordList has one row per value)."""
+
+    name: str
+    text_value: str | None = None  # Keyword, KeywordList, Text (as its indexed words)
+    int_value: int | None = None  # Int, Datetime (ns since the epoch), Bool (0 / 1)
+    double_value: float | None = None  # Double
+
+
+@dataclass(frozen=True)
+class VisibilityRow:
+    """What List/Count filters see of a run. Times are nanoseconds since the epoch.
+
+    `attributes` None leaves the run's indexed search-attribute rows as they are; a tuple
+    replaces them all.
+    """
+
+    workflow_type: str
+    status: int
+    start_time: int
+    execution_time: int
+    close_time: int | None
+    execution_duration: int | None
+    task_queue: str
+    history_length: int
+    history_size_bytes: int
+    state_transition_count: int
+    parent_workflow_id: str | None
+    parent_run_id: str | None
+    root_workflow_id: str
+    root_run_id: str
+    memo: bytes  # serialized Memo
+    search_attributes: bytes  # serialized SearchAttributes, as answered
+    attributes: tuple[AttributeRow, ...] | None = None
+
+
+@dataclass(frozen=True)
 class Transition:
     """One state change of one run, written atomically.
 
@@ -95,7 +135,7 @@ class Transition:
     history: HistoryBatch | None = None
     current: CurrentRunWrite | None = None
     current_status: tuple[bool, int] | None = None  # (running, status)
-    extra: dict[str, object] = field(default_factory=dict)  # reserved for later slices (visibility)
+    visibility: VisibilityRow | None = None  # written with the transition when the run's listing changes
 
 
 class StoreConflict(Exception):

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, LiteralString, TypeVar
 
 from engine.errors import ConfigError, StoreError
 from engine.persistence import sqlite_executions as ops
@@ -52,6 +52,10 @@ class SqliteStore(OpsStore):
     def __init__(self, url: DatabaseUrl, *, commit_batch_size: int = DEFAULT_MAX_BATCH) -> None:
         self._conn: sqlite3.Connection | None = None  # used on the event loop's thread only
         self._checkpointer: WalCheckpointer | None = None
+        # visibility queries may scan many rows: they run on a thread with their own connection
+        # (WAL readers never wait for the writer), one at a time
+        self._reader: sqlite3.Connection | None = None
+        self._reader_lock = asyncio.Lock()
         super().__init__(url, commit_batch_size=commit_batch_size)
 
     async def open(self) -> None:
@@ -77,6 +81,28 @@ class SqliteStore(OpsStore):
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+        async with self._reader_lock:
+            reader, self._reader = self._reader, None
+            if reader is not None:
+                reader.close()
+
+    async def query_visibility(self, sql: LiteralString, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        if self._url.is_memory:  # a second connection would see another database
+            return await super().query_visibility(sql, params)
+        async with self._reader_lock:
+            try:
+                return await asyncio.to_thread(self._read, sql, params)
+            except sqlite3.Error as exc:
+                raise StoreError(f"engine database {self._url} failed: {exc}") from exc
+
+    def _read(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        if self._conn is None:
+            raise StoreError("the engine store is not open")
+        if self._reader is None:
+            self._reader = sqlite3.connect(self._url.path, check_same_thread=False, isolation_level=None)
+            self._reader.execute("PRAGMA query_only = ON")
+            self._reader.execute("PRAGMA busy_timeout = 5000")
+        return ops.query_rows(self._reader, sql, params)
 
     async def ping(self) -> None:
         try:

@@ -8,7 +8,8 @@ only.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from engine.persistence.group_commit import Outcome
 from engine.persistence.records import (
@@ -21,13 +22,16 @@ from engine.persistence.records import (
     Transition,
 )
 from engine.persistence.statements import (
+    DELETE_SEARCH_ATTRIBUTE,
     INSERT_NAMESPACE,
+    INSERT_SEARCH_ATTRIBUTE,
     LIST_NAMESPACES,
     SELECT_CURRENT,
     SELECT_EXECUTION,
     SELECT_HISTORY,
     SELECT_RUNNING_AFTER,
     SELECT_RUNNING_FIRST,
+    SELECT_SEARCH_ATTRIBUTES,
     UPDATE_NAMESPACE,
     Guard,
     current_from_row,
@@ -164,3 +168,21 @@ def list_running_executions(conn: sqlite3.Connection, after: ExecutionKey | None
     else:
         cursor = conn.execute(SELECT_RUNNING_AFTER, (*key_params(after), limit))
     return [execution_from_row(row) for row in cursor]
+
+
+def query_rows(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in conn.execute(sql, params)]
+
+
+def search_attributes(conn: sqlite3.Connection) -> list[tuple[str, str, int]]:
+    return [(row[0], row[1], int(row[2])) for row in conn.execute(SELECT_SEARCH_ATTRIBUTES)]
+
+
+def add_search_attributes(conn: sqlite3.Connection, namespace_id: str, types: Mapping[str, int]) -> None:
+    with conn:
+        conn.executemany(INSERT_SEARCH_ATTRIBUTE, [(namespace_id, name, t) for name, t in types.items()])
+
+
+def remove_search_attributes(conn: sqlite3.Connection, namespace_id: str, names: Sequence[str]) -> None:
+    with conn:
+        conn.executemany(DELETE_SEARCH_ATTRIBUTE, [(namespace_id, name) for name in names])

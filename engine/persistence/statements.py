@@ -28,6 +28,7 @@ from engine.persistence.records import (
     HistoryBatch,
     NamespaceRecord,
     Transition,
+    VisibilityRow,
 )
 
 
@@ -69,6 +70,21 @@ INSERT_HISTORY: LiteralString = (
     "INSERT INTO history_batches (namespace_id, workflow_id, run_id, first_event_id, last_event_id, data)"
     " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
+UPSERT_VISIBILITY: LiteralString = (
+    "INSERT INTO executions_visibility (namespace_id, run_id, workflow_id, workflow_type, status, start_time,"
+    " execution_time, close_time, execution_duration, task_queue, history_length, history_size_bytes,"
+    " state_transition_count, parent_workflow_id, parent_run_id, root_workflow_id, root_run_id, memo,"
+    " search_attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (namespace_id, run_id) DO UPDATE SET status = excluded.status, close_time = excluded.close_time,"
+    " execution_duration = excluded.execution_duration, history_length = excluded.history_length,"
+    " history_size_bytes = excluded.history_size_bytes, state_transition_count = excluded.state_transition_count,"
+    " memo = excluded.memo, search_attributes = excluded.search_attributes"
+)
+DELETE_ATTRIBUTES: LiteralString = "DELETE FROM visibility_attributes WHERE namespace_id = ? AND run_id = ?"
+INSERT_ATTRIBUTE: LiteralString = (
+    "INSERT INTO visibility_attributes (namespace_id, run_id, name, text_value, int_value, double_value)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
 
 SELECT_CURRENT: LiteralString = (
     "SELECT namespace_id, workflow_id, run_id, running, start_request_id, status"
@@ -106,6 +122,23 @@ LIST_NAMESPACES: LiteralString = (
     "SELECT id, name, state, data, version FROM namespaces WHERE name > ? ORDER BY name LIMIT ?"
 )
 
+SELECT_SEARCH_ATTRIBUTES: LiteralString = (
+    "SELECT namespace_id, name, type FROM search_attributes ORDER BY namespace_id, name"
+)
+INSERT_SEARCH_ATTRIBUTE: LiteralString = (
+    "INSERT INTO search_attributes (namespace_id, name, type) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+)
+DELETE_SEARCH_ATTRIBUTE: LiteralString = "DELETE FROM search_attributes WHERE namespace_id = ? AND name = ?"
+
+
+def numbered(sql: LiteralString) -> LiteralString:
+    """`postgres()` for statements built per request (not cached)."""
+    parts = sql.split("?")
+    out = parts[0]
+    for n, part in enumerate(parts[1:], start=1):
+        out += f"${n}" + part
+    return out
+
 
 @cache
 def postgres(sql: LiteralString) -> LiteralString:
@@ -119,14 +152,26 @@ def postgres(sql: LiteralString) -> LiteralString:
 
 
 def is_simple(t: Transition) -> bool:
-    """An update of an existing run that does not move the current-run pointer."""
-    return t.expected_db_version > 0 and t.current is None
+    """An update of an existing run that does not move the current-run pointer (nor replace
+    its indexed search attributes)."""
+    return t.expected_db_version > 0 and t.current is None and not replaces_attributes(t)
 
 
 def is_new_workflow(t: Transition) -> bool:
-    """The first run of a workflow id that has no current run (as far as the caller knows)."""
+    """The first run of a workflow id that has no current run (as far as the caller knows),
+    without indexed search attributes."""
     c = t.current
-    return t.expected_db_version == 0 and c is not None and c.expected_run_id is None and t.current_status is None
+    return (
+        t.expected_db_version == 0
+        and c is not None
+        and c.expected_run_id is None
+        and t.current_status is None
+        and not replaces_attributes(t)
+    )
+
+
+def replaces_attributes(t: Transition) -> bool:
+    return t.visibility is not None and t.visibility.attributes is not None
 
 
 def plan(t: Transition) -> list[Step]:
@@ -152,7 +197,39 @@ def plan(t: Transition) -> list[Step]:
     if (h := t.history) is not None:
         params = (*key_params(k), h.first_event_id, h.last_event_id, h.data)
         steps.append(Step(INSERT_HISTORY, params, Guard.HISTORY))
+    if (v := t.visibility) is not None:
+        steps.append(Step(UPSERT_VISIBILITY, visibility_params(k, v), None))
+        if v.attributes is not None:
+            steps.append(Step(DELETE_ATTRIBUTES, (k.namespace_id, k.run_id), None))
+            for a in v.attributes:
+                params = (k.namespace_id, k.run_id, a.name, a.text_value, a.int_value, a.double_value)
+                steps.append(Step(INSERT_ATTRIBUTE, params, None))
     return steps
+
+
+def visibility_params(k: ExecutionKey, v: VisibilityRow) -> tuple[Any, ...]:
+    """`UPSERT_VISIBILITY`'s parameters, in its column order."""
+    return (
+        k.namespace_id,
+        k.run_id,
+        k.workflow_id,
+        v.workflow_type,
+        v.status,
+        v.start_time,
+        v.execution_time,
+        v.close_time,
+        v.execution_duration,
+        v.task_queue,
+        v.history_length,
+        v.history_size_bytes,
+        v.state_transition_count,
+        v.parent_workflow_id,
+        v.parent_run_id,
+        v.root_workflow_id,
+        v.root_run_id,
+        v.memo,
+        v.search_attributes,
+    )
 
 
 def failure(guard: Guard, t: Transition, current: CurrentRun | None) -> BaseException:

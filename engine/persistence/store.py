@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, LiteralString, Protocol
 
 from engine.persistence.records import (
     CurrentRun,
@@ -81,3 +82,17 @@ class Store(Protocol):
 
     async def list_running_executions(self, *, after: ExecutionKey | None, limit: int) -> list[ExecutionRow]:
         """Running executions ordered by key, strictly after `after`: start-up recovery pages through them."""
+
+    # --- visibility -------------------------------------------------------------------------
+
+    async def query_visibility(self, sql: LiteralString, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """Rows of a read-only SELECT over the visibility tables (built by `engine.visibility.sql`,
+        `?` placeholders, every value a parameter). Never blocks the event loop for long."""
+
+    async def search_attributes(self) -> list[tuple[str, str, int]]:
+        """Every namespace's custom search attributes: (namespace id, name, IndexedValueType)."""
+
+    async def add_search_attributes(self, namespace_id: str, types: Mapping[str, int]) -> None:
+        """Define custom search attributes (a name already defined is left as it is)."""
+
+    async def remove_search_attributes(self, namespace_id: str, names: Sequence[str]) -> None: ...

@@ -1,0 +1,86 @@
+"""Each namespace's custom search attributes, kept in memory and written through to the store.
+
+Read on every start, upsert and list query, so it answers from memory; loaded once at start-up.
+Add and remove follow OperatorService's rules (Temporal Cloud's per-type limits, reserved names).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from engine.persistence.store import Store
+from engine.visibility.attributes import CUSTOM_LIMITS, CUSTOM_NAME, RESERVED_NAMES, SaType
+
+
+class SearchAttributeError(ValueError):
+    """A request to add or remove custom search attributes that breaks a rule."""
+
+
+class AlreadyExists(SearchAttributeError):
+    pass
+
+
+class NotDefined(SearchAttributeError):
+    pass
+
+
+class SearchAttributeRegistry:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._types: dict[str, dict[str, SaType]] = {}
+
+    async def load(self) -> None:
+        types: dict[str, dict[str, SaType]] = {}
+        for namespace_id, name, sa_type in await self.store.search_attributes():
+            types.setdefault(namespace_id, {})[name] = SaType(sa_type)
+        self._types = types
+
+    def types(self, namespace_id: str) -> Mapping[str, SaType]:
+        return self._types.get(namespace_id, {})
+
+    async def add(self, namespace_id: str, namespace: str, wanted: Mapping[str, SaType]) -> None:
+        """Define `wanted` (name → type). A name already defined with the same type is fine
+        (adding is idempotent); with another type, or a reserved name, it is refused, and so is
+        going past a per-type limit. All or nothing."""
+        current = dict(self.types(namespace_id))
+        new: dict[str, SaType] = {}
+        for name, sa_type in wanted.items():
+            if not CUSTOM_NAME.match(name):
+                raise SearchAttributeError(
+                    f"search attribute name {name!r} is invalid: 1-64 characters of letters, digits, space and .,:-_/"
+                )
+            if name in RESERVED_NAMES or name.startswith("Temporal"):
+                raise SearchAttributeError(f"Search attribute {name} is reserved by system.")
+            existing = current.get(name)
+            if existing is not None:
+                if existing is not sa_type:
+                    raise AlreadyExists(
+                        f"Search attribute {name} already exists in namespace {namespace} with type"
+                        f" {existing.label}, not {sa_type.label}."
+                    )
+                continue
+            new[name] = sa_type
+        for sa_type, limit in CUSTOM_LIMITS.items():
+            count = sum(1 for t in current.values() if t is sa_type) + sum(1 for t in new.values() if t is sa_type)
+            if count > limit:
+                raise SearchAttributeError(
+                    f"Unable to create search attributes: namespace {namespace} may have at most {limit}"
+                    f" {sa_type.label} search attributes."
+                )
+        if not new:
+            return
+        await self.store.add_search_attributes(namespace_id, {name: int(t) for name, t in new.items()})
+        current.update(new)
+        self._types[namespace_id] = current
+
+    async def remove(self, namespace_id: str, namespace: str, names: Sequence[str]) -> None:
+        current = dict(self.types(namespace_id))
+        for name in names:
+            if name in RESERVED_NAMES or name.startswith("Temporal"):
+                raise SearchAttributeError(f"Unable to remove non-custom search attributes: {name}.")
+            if name not in current:
+                raise NotDefined(f"Search attribute {name} doesn't exist in namespace {namespace}.")
+        await self.store.remove_search_attributes(namespace_id, list(dict.fromkeys(names)))
+        for name in names:
+            current.pop(name, None)
+        self._types[namespace_id] = current
