@@ -30,6 +30,10 @@ class EngineConfig:
     suggest_continue_as_new_events: int = 4 * 1024
     suggest_continue_as_new_bytes: int = 4 * 1024 * 1024
     transport: str = TRANSPORTS[0]
+    # retention: the shortest period a namespace may keep closed runs (Temporal's is one day;
+    # tests lower it) and how often the background sweep deletes expired runs
+    min_retention: float = 24 * 3600.0
+    retention_interval: float = 60.0
     database: DatabaseUrl = field(init=False)
 
     def __post_init__(self) -> None:
@@ -42,6 +46,8 @@ class EngineConfig:
             raise ConfigError("continue-as-new suggestion limits must be at least 1")
         if self.transport not in TRANSPORTS:
             raise ConfigError(f"unknown transport {self.transport!r} (expected one of {', '.join(TRANSPORTS)})")
+        if self.min_retention < 1 or self.retention_interval <= 0:
+            raise ConfigError("minimum retention must be at least 1 second and the sweep interval positive")
         if self.grace_period < 0:
             raise ConfigError(f"grace period {self.grace_period} must not be negative")
         object.__setattr__(self, "database", parse_database_url(self.db_url))

@@ -14,6 +14,7 @@ from engine.frontend.namespaces import DEV_NAMESPACE, NamespaceRegistry
 from engine.frontend.operator_service import OperatorService, add_operator_service
 from engine.frontend.workflow_service import SERVICE_NAME, WorkflowService, add_workflow_service
 from engine.history.history_service import HistoryService
+from engine.history.retention import RetentionSweeper
 from engine.matching.task_queues import Matching
 from engine.persistence import Store, open_store
 from engine.ports import ensure_port_free, port_error
@@ -37,6 +38,7 @@ class EngineServer:
         self._server: grpc.aio.Server | GrpcServer | None = None
         self._health = Health((SERVICE_NAME,))
         self._history: HistoryService | None = None
+        self._retention: RetentionSweeper | None = None
 
     @property
     def address(self) -> str:
@@ -60,7 +62,7 @@ class EngineServer:
                 cache_size=config.cache_size,
                 suggest_continue_as_new=(config.suggest_continue_as_new_events, config.suggest_continue_as_new_bytes),
             )
-            namespaces = NamespaceRegistry(store)
+            namespaces = NamespaceRegistry(store, min_retention=config.min_retention)
             if config.dev:
                 await namespaces.ensure(DEV_NAMESPACE)
             search_attributes = SearchAttributeRegistry(store)
@@ -68,6 +70,8 @@ class EngineServer:
             history.search_attribute_types = search_attributes.types
             await history.start()
             self._history = history
+            self._retention = RetentionSweeper(store, history.entries, interval=config.retention_interval)
+            self._retention.start()
             cluster = await store.cluster_metadata()
             visibility = Visibility(store, search_attributes)
             service = WorkflowService(history, namespaces, visibility, cluster_id=cluster.cluster_id)  # type: ignore[abstract]
@@ -75,6 +79,9 @@ class EngineServer:
             server = await self._bind(service, operator)
             await server.start()
         except BaseException:
+            if self._retention is not None:
+                await self._retention.stop()
+                self._retention = None
             if self._history is not None:
                 await self._history.stop()
                 self._history = None
@@ -92,6 +99,9 @@ class EngineServer:
         if server is not None:
             await self._health.shutting_down()
             await server.stop(self.config.grace_period if grace is None else grace)
+        retention, self._retention = self._retention, None
+        if retention is not None:
+            await retention.stop()
         history, self._history = self._history, None
         if history is not None:
             await history.stop()

@@ -40,8 +40,9 @@ def describe_of(record: NamespaceRecord) -> DescribeNamespaceResponse:
 
 
 class NamespaceRegistry:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, min_retention: float = MIN_RETENTION_SECONDS) -> None:
         self.store = store
+        self.min_retention = min_retention  # seconds; tests lower it to watch retention work
         self._by_name: dict[str, NamespaceRecord] = {}
 
     async def get(self, name: str) -> NamespaceRecord:
@@ -63,7 +64,8 @@ class NamespaceRegistry:
         name = req.namespace
         _validate_name(name)
         retention = _retention(
-            req.workflow_execution_retention_period if req.HasField("workflow_execution_retention_period") else None
+            self.min_retention,
+            req.workflow_execution_retention_period if req.HasField("workflow_execution_retention_period") else None,
         )
         response = DescribeNamespaceResponse()
         info = response.namespace_info
@@ -114,7 +116,7 @@ class NamespaceRegistry:
                 response.namespace_info.state = update.state
         if req.HasField("config") and req.config.HasField("workflow_execution_retention_ttl"):
             response.config.workflow_execution_retention_ttl.CopyFrom(
-                _retention(req.config.workflow_execution_retention_ttl)
+                _retention(self.min_retention, req.config.workflow_execution_retention_ttl)
             )
         updated = NamespaceRecord(
             current.id, current.name, response.namespace_info.state, response.SerializeToString(), current.version + 1
@@ -149,12 +151,13 @@ def _validate_name(name: str) -> None:
         raise invalid(f"namespace name {name!r} is invalid: use letters, digits, '.', '_' and '-' (at most 255)")
 
 
-def _retention(value: Duration | None) -> Duration:
-    seconds = value.seconds if value is not None else 0
+def _retention(minimum: float, value: Duration | None) -> Duration:
     if value is not None and (value.seconds < 0 or value.nanos < 0):
         raise invalid("workflow_execution_retention_period must not be negative")
+    seconds = value.seconds + value.nanos / 1e9 if value is not None else 0
     if seconds == 0:
         seconds = DEFAULT_RETENTION_SECONDS
-    if seconds < MIN_RETENTION_SECONDS:
-        raise invalid("workflow_execution_retention_period must be at least one day")
-    return Duration(seconds=seconds)
+    if seconds < minimum:
+        shown = "one day" if minimum == MIN_RETENTION_SECONDS else f"{minimum:g} seconds"
+        raise invalid(f"workflow_execution_retention_period must be at least {shown}")
+    return Duration(seconds=int(seconds), nanos=round((seconds - int(seconds)) * 1e9))

@@ -75,6 +75,7 @@ from temporalio.api.workflowservice.v1 import (
 from engine.frontend.errors import RpcError, invalid, rpc
 from engine.frontend.namespaces import NamespaceRegistry, describe_of
 from engine.frontend.safe_handlers import Registrar, add_safely
+from engine.frontend.task_queue_rpcs import TaskQueueRpcs
 from engine.frontend.unimplemented import answer_unimplemented
 from engine.frontend.validation import (
     require_execution,
@@ -168,7 +169,7 @@ def poll_timeout(context: Context) -> float:
     generated_base=service_pb2_grpc.WorkflowServiceServicer,
     product=f"the Sundial engine {sundial_version()} yet",
 )
-class WorkflowService(VisibilityRpcs):
+class WorkflowService(VisibilityRpcs, TaskQueueRpcs):
     """The generated stubs type servicers as synchronous, hence the override ignores."""
 
     def __init__(

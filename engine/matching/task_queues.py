@@ -17,6 +17,7 @@ from engine.persistence.records import ExecutionKey
 
 KIND_WORKFLOW = 1  # temporal.api.enums.v1.TaskQueueType values
 KIND_ACTIVITY = 2
+POLLER_TTL = 300.0  # a poller is listed for 5 minutes after its last poll, as in Temporal
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,23 @@ class Matching:
                 waiter.cancel()
                 with contextlib.suppress(ValueError):
                     queue.waiters.remove(waiter)
+
+    def pollers(self, key: QueueKey, *, within: float = POLLER_TTL) -> list[PollerInfo]:
+        """Who polled the queue in the last `within` seconds, most recent first."""
+        queue = self._queues.get(key)
+        if queue is None:
+            return []
+        cutoff = time.time() - within
+        recent = [p for p in queue.pollers.values() if p.last_access_time >= cutoff]
+        return sorted(recent, key=lambda p: p.last_access_time, reverse=True)
+
+    def backlog(self, key: QueueKey) -> tuple[int, float]:
+        """(tasks waiting for a poller, seconds the oldest has waited). Tasks a run has since
+        moved past are counted until a poller meets and drops them."""
+        queue = self._queues.get(key)
+        if queue is None or not queue.backlog:
+            return 0, 0.0
+        return len(queue.backlog), max(0.0, time.time() - queue.backlog[0].created)
 
     def backlog_size(self, key: QueueKey) -> int:
         queue = self._queues.get(key)

@@ -31,12 +31,15 @@ from engine.persistence.records import (
     Transition,
 )
 from engine.persistence.statements import (
+    DELETE_RUN,
+    DELETE_RUN_VISIBILITY,
     DELETE_SEARCH_ATTRIBUTE,
     INSERT_NAMESPACE,
     INSERT_SEARCH_ATTRIBUTE,
     LIST_NAMESPACES,
     SELECT_CURRENT,
     SELECT_EXECUTION,
+    SELECT_EXPIRED,
     SELECT_HISTORY,
     SELECT_RUNNING_AFTER,
     SELECT_RUNNING_FIRST,
@@ -206,3 +209,16 @@ async def add_search_attributes(conn: Connection, namespace_id: str, types: Mapp
 async def remove_search_attributes(conn: Connection, namespace_id: str, names: Sequence[str]) -> None:
     async with conn.transaction():
         await conn.executemany(postgres(DELETE_SEARCH_ATTRIBUTE), [(namespace_id, name) for name in names])
+
+
+async def delete_closed_runs(conn: Connection, namespace_id: str, closed_before: int, limit: int) -> list[ExecutionKey]:
+    rows = await conn.fetch(postgres(SELECT_EXPIRED), namespace_id, closed_before, limit)
+    keys = [ExecutionKey(namespace_id, row[0], row[1]) for row in rows]
+    if not keys:
+        return []
+    async with conn.transaction():
+        for sql in DELETE_RUN:
+            await conn.executemany(postgres(sql), [key_params(key) for key in keys])
+        for sql in DELETE_RUN_VISIBILITY:
+            await conn.executemany(postgres(sql), [(namespace_id, key.run_id) for key in keys])
+    return keys

@@ -22,12 +22,15 @@ from engine.persistence.records import (
     Transition,
 )
 from engine.persistence.statements import (
+    DELETE_RUN,
+    DELETE_RUN_VISIBILITY,
     DELETE_SEARCH_ATTRIBUTE,
     INSERT_NAMESPACE,
     INSERT_SEARCH_ATTRIBUTE,
     LIST_NAMESPACES,
     SELECT_CURRENT,
     SELECT_EXECUTION,
+    SELECT_EXPIRED,
     SELECT_HISTORY,
     SELECT_RUNNING_AFTER,
     SELECT_RUNNING_FIRST,
@@ -186,3 +189,27 @@ def add_search_attributes(conn: sqlite3.Connection, namespace_id: str, types: Ma
 def remove_search_attributes(conn: sqlite3.Connection, namespace_id: str, names: Sequence[str]) -> None:
     with conn:
         conn.executemany(DELETE_SEARCH_ATTRIBUTE, [(namespace_id, name) for name in names])
+
+
+def delete_closed_runs(
+    conn: sqlite3.Connection, namespace_id: str, closed_before: int, limit: int
+) -> list[ExecutionKey]:
+    """Delete up to `limit` runs of the namespace that closed before `closed_before` (ns), with
+    their history and visibility rows, in one transaction; returns their keys."""
+    rows = conn.execute(SELECT_EXPIRED, (namespace_id, closed_before, limit)).fetchall()
+    keys = [ExecutionKey(namespace_id, row[0], row[1]) for row in rows]
+    if not keys:
+        return []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for key in keys:
+            for sql in DELETE_RUN:
+                conn.execute(sql, key_params(key))
+            for sql in DELETE_RUN_VISIBILITY:
+                conn.execute(sql, (namespace_id, key.run_id))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return keys

@@ -130,6 +130,21 @@ INSERT_SEARCH_ATTRIBUTE: LiteralString = (
 )
 DELETE_SEARCH_ATTRIBUTE: LiteralString = "DELETE FROM search_attributes WHERE namespace_id = ? AND name = ?"
 
+# Retention: closed runs of a namespace that closed before a time, oldest first, and their rows.
+SELECT_EXPIRED: LiteralString = (
+    "SELECT workflow_id, run_id FROM executions_visibility WHERE namespace_id = ? AND close_time < ?"
+    " ORDER BY close_time LIMIT ?"
+)
+DELETE_RUN: tuple[LiteralString, ...] = (
+    "DELETE FROM history_batches WHERE namespace_id = ? AND workflow_id = ? AND run_id = ?",
+    "DELETE FROM executions WHERE namespace_id = ? AND workflow_id = ? AND run_id = ? AND NOT running",
+    "DELETE FROM current_executions WHERE namespace_id = ? AND workflow_id = ? AND run_id = ? AND NOT running",
+)
+DELETE_RUN_VISIBILITY: tuple[LiteralString, ...] = (
+    "DELETE FROM visibility_attributes WHERE namespace_id = ? AND run_id = ?",
+    "DELETE FROM executions_visibility WHERE namespace_id = ? AND run_id = ?",
+)
+
 
 def numbered(sql: LiteralString) -> LiteralString:
     """`postgres()` for statements built per request (not cached)."""

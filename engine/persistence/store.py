@@ -96,3 +96,8 @@ class Store(Protocol):
         """Define custom search attributes (a name already defined is left as it is)."""
 
     async def remove_search_attributes(self, namespace_id: str, names: Sequence[str]) -> None: ...
+
+    async def delete_closed_runs(self, namespace_id: str, *, closed_before: int, limit: int) -> list[ExecutionKey]:
+        """Retention: delete up to `limit` runs of the namespace closed before `closed_before`
+        (ns since the epoch), oldest first, with their history, current-run and visibility rows,
+        in one transaction. Returns the deleted runs' keys."""

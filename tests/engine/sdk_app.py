@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import activity, workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
 
@@ -265,8 +265,37 @@ class SummariesWorkflow:
         return workflow.info().is_continue_as_new_suggested()
 
 
+@workflow.defn
+class UpsertProgressWorkflow:
+    """Upserts the Int search attribute Progress (as a string when `progress` < 0, which the
+    engine must refuse), then waits for `finish`."""
+
+    def __init__(self) -> None:
+        self.done = False
+        self.did_upsert = False
+
+    @workflow.run
+    async def run(self, progress: int) -> int:
+        if progress < 0:
+            workflow.upsert_search_attributes([SearchAttributeKey.for_keyword("Progress").value_set("lots")])
+        else:
+            workflow.upsert_search_attributes([SearchAttributeKey.for_int("Progress").value_set(progress)])
+        self.did_upsert = True
+        await workflow.wait_condition(lambda: self.done)
+        return progress
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.done = True
+
+    @workflow.query
+    def upserted(self) -> bool:
+        return self.did_upsert
+
+
 WORKFLOWS = [
     HelloWorkflow,
+    UpsertProgressWorkflow,
     SummariesWorkflow,
     RunActivityWorkflow,
     TimerWorkflow,

@@ -81,7 +81,11 @@ def _contains(tokens: list[str], words: list[Any]) -> bool:
 def evaluate(query: BoundQuery, records: Sequence[Record]) -> list[str]:
     """Run ids of the matching records in the order the listing promises."""
     selected = [r for r in records if matches(query.where, r)]
-    return [r.run_id for r in sorted(selected, key=cmp_to_key(lambda a, b: _compare(query, a, b)))]
+
+    def compare(a: Record, b: Record) -> int:
+        return _compare(query, a, b)
+
+    return [r.run_id for r in sorted(selected, key=cmp_to_key(compare))]
 
 
 def _default_key(record: Record) -> tuple[int, int]:
@@ -95,7 +99,7 @@ def _compare(query: BoundQuery, a: Record, b: Record) -> int:
         if (va is None) != (vb is None):
             return 1 if va is None else -1  # missing values last, either direction
         if va is not None and vb is not None and va != vb:
-            less = va < vb  # type: ignore[operator]
+            less = va < vb
             return (1 if less else -1) if sort.descending else (-1 if less else 1)
     ka, kb = _default_key(a), _default_key(b)
     if ka != kb:
