@@ -45,6 +45,7 @@ from temporalio.api.workflowservice.v1 import (
     service_pb2_grpc,
 )
 
+from engine.batch.operations import BatchOperations
 from engine.cli import run_event_loop, tune_garbage_collector
 from engine.config import EngineConfig
 from engine.frontend.namespaces import DEV_NAMESPACE, NamespaceRegistry
@@ -52,6 +53,8 @@ from engine.frontend.workflow_service import WorkflowService
 from engine.history.history_service import HistoryService
 from engine.matching.task_queues import Matching
 from engine.persistence import open_store
+from engine.schedules.api import ScheduleApi
+from engine.schedules.scheduler import Scheduler
 from engine.visibility.listing import Visibility
 from engine.visibility.registry import SearchAttributeRegistry
 
@@ -197,7 +200,11 @@ async def run(db_url: str, total: int, concurrency: int) -> None:
     namespaces = NamespaceRegistry(store)
     await namespaces.ensure(DEV_NAMESPACE)
     await history.start()
-    service = WorkflowService(history, namespaces, Visibility(store, SearchAttributeRegistry(store)))  # type: ignore[abstract]
+    registry = SearchAttributeRegistry(store)
+    schedules = ScheduleApi(Scheduler(store, history), registry.types)
+    visibility = Visibility(store, registry)
+    batches = BatchOperations(store, history, visibility)
+    service = WorkflowService(history, namespaces, visibility, schedules, batches)  # type: ignore[abstract]
     try:
         await drive_all(service, total, concurrency, time.process_time, f"in-process, {type(store).__name__}")
     finally:

@@ -8,6 +8,7 @@ import signal
 
 import grpc
 
+from engine.batch.operations import BatchOperations
 from engine.config import EngineConfig, format_address
 from engine.frontend.health import Health
 from engine.frontend.namespaces import DEV_NAMESPACE, NamespaceRegistry
@@ -18,6 +19,8 @@ from engine.history.retention import RetentionSweeper
 from engine.matching.task_queues import Matching
 from engine.persistence import Store, open_store
 from engine.ports import ensure_port_free, port_error
+from engine.schedules.api import ScheduleApi
+from engine.schedules.scheduler import Scheduler
 from engine.transport.server import GrpcServer
 from engine.visibility.listing import Visibility
 from engine.visibility.registry import SearchAttributeRegistry
@@ -39,6 +42,8 @@ class EngineServer:
         self._health = Health((SERVICE_NAME,))
         self._history: HistoryService | None = None
         self._retention: RetentionSweeper | None = None
+        self._scheduler: Scheduler | None = None
+        self._batches: BatchOperations | None = None
 
     @property
     def address(self) -> str:
@@ -72,13 +77,26 @@ class EngineServer:
             self._history = history
             self._retention = RetentionSweeper(store, history.entries, interval=config.retention_interval)
             self._retention.start()
+            self._scheduler = Scheduler(store, history)
+            await self._scheduler.start()
             cluster = await store.cluster_metadata()
             visibility = Visibility(store, search_attributes)
-            service = WorkflowService(history, namespaces, visibility, cluster_id=cluster.cluster_id)  # type: ignore[abstract]
+            schedules = ScheduleApi(self._scheduler, search_attributes.types)
+            self._batches = BatchOperations(store, history, visibility)
+            await self._batches.start()
+            service = WorkflowService(  # type: ignore[abstract]
+                history, namespaces, visibility, schedules, self._batches, cluster_id=cluster.cluster_id
+            )
             operator = OperatorService(namespaces, search_attributes)  # type: ignore[abstract]
             server = await self._bind(service, operator)
             await server.start()
         except BaseException:
+            if self._batches is not None:
+                await self._batches.stop()
+                self._batches = None
+            if self._scheduler is not None:
+                await self._scheduler.stop()
+                self._scheduler = None
             if self._retention is not None:
                 await self._retention.stop()
                 self._retention = None
@@ -99,6 +117,12 @@ class EngineServer:
         if server is not None:
             await self._health.shutting_down()
             await server.stop(self.config.grace_period if grace is None else grace)
+        batches, self._batches = self._batches, None
+        if batches is not None:
+            await batches.stop()
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            await scheduler.stop()
         retention, self._retention = self._retention, None
         if retention is not None:
             await retention.stop()

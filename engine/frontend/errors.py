@@ -29,6 +29,7 @@ from engine.history.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
+    ResourceExhausted,
     WorkflowAlreadyStarted,
     WorkflowNotReady,
     WorkflowNotRunning,
@@ -98,6 +99,8 @@ def translate(exc: Exception) -> RpcError | None:
         return RpcError(grpc.StatusCode.FAILED_PRECONDITION, str(exc), WorkflowNotReadyFailure())
     if isinstance(exc, FailedPrecondition):
         return RpcError(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+    if isinstance(exc, ResourceExhausted):
+        return RpcError(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
     if isinstance(exc, (QueryError, PageTokenError)):
         return RpcError(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
     if isinstance(exc, StoreError):

@@ -36,6 +36,7 @@ def describe_of(record: NamespaceRecord) -> DescribeNamespaceResponse:
     # what this engine serves, whenever the namespace was registered (never worker_heartbeats:
     # the TypeScript SDK would then call RecordWorkerHeartbeat, which is not served)
     response.namespace_info.capabilities.eager_workflow_start = True
+    response.namespace_info.supports_schedules = True
     return response
 
 
@@ -76,7 +77,7 @@ class NamespaceRegistry:
         info.owner_email = req.owner_email
         for key, value in req.data.items():
             info.data[key] = value
-        info.supports_schedules = False
+        info.supports_schedules = True
         response.config.workflow_execution_retention_ttl.CopyFrom(retention)
         response.replication_config.active_cluster_name = "active"
         record = NamespaceRecord(info.id, name, info.state, response.SerializeToString())

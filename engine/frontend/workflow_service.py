@@ -72,9 +72,12 @@ from temporalio.api.workflowservice.v1 import (
     service_pb2_grpc,
 )
 
+from engine.batch.operations import BatchOperations
+from engine.frontend.batch_rpcs import BatchRpcs
 from engine.frontend.errors import RpcError, invalid, rpc
 from engine.frontend.namespaces import NamespaceRegistry, describe_of
 from engine.frontend.safe_handlers import Registrar, add_safely
+from engine.frontend.schedule_rpcs import ScheduleRpcs
 from engine.frontend.task_queue_rpcs import TaskQueueRpcs
 from engine.frontend.unimplemented import answer_unimplemented
 from engine.frontend.validation import (
@@ -87,6 +90,7 @@ from engine.history.history_service import HistoryService
 from engine.history.query_ops import QueryTimedOut
 from engine.history.workflow_ops import StartSignal
 from engine.persistence.records import ExecutionKey
+from engine.schedules.api import ScheduleApi
 from engine.version import sundial_version
 from engine.visibility.listing import Visibility
 
@@ -150,7 +154,7 @@ def system_capabilities() -> GetSystemInfoResponse.Capabilities:
         upsert_memo=True,
         sdk_metadata=True,
         eager_workflow_start=True,
-        supports_schedules=False,
+        supports_schedules=True,
         build_id_based_versioning=False,
         count_group_by_execution_status=True,
         nexus=False,
@@ -169,15 +173,24 @@ def poll_timeout(context: Context) -> float:
     generated_base=service_pb2_grpc.WorkflowServiceServicer,
     product=f"the Sundial engine {sundial_version()} yet",
 )
-class WorkflowService(VisibilityRpcs, TaskQueueRpcs):
+class WorkflowService(VisibilityRpcs, TaskQueueRpcs, ScheduleRpcs, BatchRpcs):
     """The generated stubs type servicers as synchronous, hence the override ignores."""
 
     def __init__(
-        self, history: HistoryService, namespaces: NamespaceRegistry, visibility: Visibility, *, cluster_id: str = ""
+        self,
+        history: HistoryService,
+        namespaces: NamespaceRegistry,
+        visibility: Visibility,
+        schedules: ScheduleApi,
+        batches: BatchOperations,
+        *,
+        cluster_id: str = "",
     ) -> None:
         self.history = history
         self.namespaces = namespaces
         self.visibility = visibility
+        self.schedules = schedules
+        self.batches = batches
         self.cluster_id = cluster_id
         self._system_info = GetSystemInfoResponse(server_version=sundial_version(), capabilities=system_capabilities())
 

@@ -34,3 +34,7 @@ class WorkflowAlreadyStarted(HistoryError):
 
 class WorkflowNotRunning(HistoryError):
     """The run is closed: signals, cancels and task completions are refused (NOT_FOUND in Temporal)."""
+
+
+class ResourceExhausted(HistoryError):
+    """A limit on concurrent work is reached (e.g. one batch job at a time per namespace)."""

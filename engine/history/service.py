@@ -71,6 +71,8 @@ class HistoryCore:
         self.locks = LockTable()
         self.entries = WorkflowCache(cache_size, lambda key: self.locks.busy(key.namespace_id, key.workflow_id))
         self.timers = TimerQueue(self._on_timer)
+        # told of every run that closes (key, status) once the close is durable: schedules
+        self.close_listeners: list[Callable[[ExecutionKey, int], None]] = []
         # a namespace's custom search attributes (name → type); the frontend's registry sets it
         self.search_attribute_types: Callable[[str], Mapping[str, SaType]] = lambda namespace_id: {}
 
@@ -235,6 +237,9 @@ class HistoryCore:
         elif create:
             entry.events = list(events)
         self.apply_effects(entry, m)
+        if closing:
+            for listener in self.close_listeners:
+                listener(entry.key, state.status)
 
     def defer(self, entry: WorkflowEntry, m: Mutation) -> None:
         """Apply `m` in memory only; the run's next commit writes its state and events.

@@ -180,6 +180,29 @@ MIGRATIONS: dict[Dialect, tuple[Migration, ...]] = {
                 """,
             ),
         ),
+        Migration(
+            4,
+            "schedules and batch operations",
+            (
+                """
+                CREATE TABLE schedules (
+                    namespace_id TEXT NOT NULL,
+                    schedule_id TEXT NOT NULL,
+                    data BLOB NOT NULL,
+                    version INTEGER NOT NULL,
+                    PRIMARY KEY (namespace_id, schedule_id)
+                ) WITHOUT ROWID
+                """,
+                """
+                CREATE TABLE batch_operations (
+                    namespace_id TEXT NOT NULL,
+                    job_id TEXT NOT NULL,
+                    data BLOB NOT NULL,
+                    PRIMARY KEY (namespace_id, job_id)
+                ) WITHOUT ROWID
+                """,
+            ),
+        ),
     ),
     "postgresql": (
         Migration(
@@ -318,6 +341,29 @@ MIGRATIONS: dict[Dialect, tuple[Migration, ...]] = {
                     name TEXT COLLATE "C" NOT NULL,
                     type INTEGER NOT NULL,
                     PRIMARY KEY (namespace_id, name)
+                )
+                """,
+            ),
+        ),
+        Migration(
+            4,
+            "schedules and batch operations",
+            (
+                """
+                CREATE TABLE schedules (
+                    namespace_id TEXT COLLATE "C" NOT NULL,
+                    schedule_id TEXT COLLATE "C" NOT NULL,
+                    data BYTEA NOT NULL,
+                    version BIGINT NOT NULL,
+                    PRIMARY KEY (namespace_id, schedule_id)
+                )
+                """,
+                """
+                CREATE TABLE batch_operations (
+                    namespace_id TEXT COLLATE "C" NOT NULL,
+                    job_id TEXT COLLATE "C" NOT NULL,
+                    data BYTEA NOT NULL,
+                    PRIMARY KEY (namespace_id, job_id)
                 )
                 """,
             ),

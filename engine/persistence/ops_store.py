@@ -16,6 +16,7 @@ from engine.persistence.records import (
     ExecutionRow,
     HistoryBatch,
     NamespaceRecord,
+    ScheduleRow,
     Transition,
 )
 from engine.persistence.url import DatabaseUrl
@@ -105,4 +106,28 @@ class OpsStore:
 
     async def delete_closed_runs(self, namespace_id: str, *, closed_before: int, limit: int) -> list[ExecutionKey]:
         result: list[ExecutionKey] = await self._call(self._ops.delete_closed_runs, namespace_id, closed_before, limit)
+        return result
+
+    # --- schedules --------------------------------------------------------------------------
+
+    async def create_schedule(self, row: ScheduleRow) -> None:
+        await self._call(self._ops.create_schedule, row)
+
+    async def update_schedule(self, row: ScheduleRow, *, expected_version: int) -> None:
+        await self._call(self._ops.update_schedule, row, expected_version)
+
+    async def delete_schedule(self, namespace_id: str, schedule_id: str) -> bool:
+        return bool(await self._call(self._ops.delete_schedule, namespace_id, schedule_id))
+
+    async def list_schedules(self, *, after: tuple[str, str] | None, limit: int) -> list[ScheduleRow]:
+        result: list[ScheduleRow] = await self._call(self._ops.list_schedules, after, limit)
+        return result
+
+    # --- batch operations -------------------------------------------------------------------
+
+    async def save_batch(self, namespace_id: str, job_id: str, data: bytes) -> None:
+        await self._call(self._ops.save_batch, namespace_id, job_id, data)
+
+    async def list_batches(self, *, after: tuple[str, str] | None, limit: int) -> list[tuple[str, str, bytes]]:
+        result: list[tuple[str, str, bytes]] = await self._call(self._ops.list_batches, after, limit)
         return result

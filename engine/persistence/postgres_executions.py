@@ -28,23 +28,33 @@ from engine.persistence.records import (
     HistoryBatch,
     NamespaceConflict,
     NamespaceRecord,
+    ScheduleConflict,
+    ScheduleRow,
     Transition,
 )
 from engine.persistence.statements import (
     DELETE_RUN,
     DELETE_RUN_VISIBILITY,
+    DELETE_SCHEDULE,
     DELETE_SEARCH_ATTRIBUTE,
     INSERT_NAMESPACE,
+    INSERT_SCHEDULE,
     INSERT_SEARCH_ATTRIBUTE,
     LIST_NAMESPACES,
+    SELECT_BATCHES_AFTER,
+    SELECT_BATCHES_FIRST,
     SELECT_CURRENT,
     SELECT_EXECUTION,
     SELECT_EXPIRED,
     SELECT_HISTORY,
     SELECT_RUNNING_AFTER,
     SELECT_RUNNING_FIRST,
+    SELECT_SCHEDULES_AFTER,
+    SELECT_SCHEDULES_FIRST,
     SELECT_SEARCH_ATTRIBUTES,
     UPDATE_NAMESPACE,
+    UPDATE_SCHEDULE,
+    UPSERT_BATCH,
     Guard,
     current_from_row,
     execution_from_row,
@@ -222,3 +232,39 @@ async def delete_closed_runs(conn: Connection, namespace_id: str, closed_before:
         for sql in DELETE_RUN_VISIBILITY:
             await conn.executemany(postgres(sql), [(namespace_id, key.run_id) for key in keys])
     return keys
+
+
+async def create_schedule(conn: Connection, row: ScheduleRow) -> None:
+    status = await conn.execute(postgres(INSERT_SCHEDULE), row.namespace_id, row.schedule_id, row.data)
+    if _rowcount(status) == 0:
+        raise ScheduleConflict(f"schedule {row.schedule_id!r} already exists")
+
+
+async def update_schedule(conn: Connection, row: ScheduleRow, expected_version: int) -> None:
+    params = (row.data, row.namespace_id, row.schedule_id, expected_version)
+    if _rowcount(await conn.execute(postgres(UPDATE_SCHEDULE), *params)) == 0:
+        raise ScheduleConflict(f"schedule {row.schedule_id!r} is not at version {expected_version}")
+
+
+async def delete_schedule(conn: Connection, namespace_id: str, schedule_id: str) -> bool:
+    return _rowcount(await conn.execute(postgres(DELETE_SCHEDULE), namespace_id, schedule_id)) > 0
+
+
+async def list_schedules(conn: Connection, after: tuple[str, str] | None, limit: int) -> list[ScheduleRow]:
+    if after is None:
+        rows = await conn.fetch(postgres(SELECT_SCHEDULES_FIRST), limit)
+    else:
+        rows = await conn.fetch(postgres(SELECT_SCHEDULES_AFTER), *after, limit)
+    return [ScheduleRow(row[0], row[1], bytes(row[2]), int(row[3])) for row in rows]
+
+
+async def save_batch(conn: Connection, namespace_id: str, job_id: str, data: bytes) -> None:
+    await conn.execute(postgres(UPSERT_BATCH), namespace_id, job_id, data)
+
+
+async def list_batches(conn: Connection, after: tuple[str, str] | None, limit: int) -> list[tuple[str, str, bytes]]:
+    if after is None:
+        rows = await conn.fetch(postgres(SELECT_BATCHES_FIRST), limit)
+    else:
+        rows = await conn.fetch(postgres(SELECT_BATCHES_AFTER), *after, limit)
+    return [(row[0], row[1], bytes(row[2])) for row in rows]

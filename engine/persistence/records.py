@@ -156,3 +156,18 @@ class CurrentRunConflict(StoreConflict):
 
 class NamespaceConflict(StoreConflict):
     """A namespace with that name or id exists (create) or its version moved on (update)."""
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    """A schedule: its serialized definition and state (owned by `engine.schedules`), and a
+    version that every update must name (optimistic concurrency)."""
+
+    namespace_id: str
+    schedule_id: str
+    data: bytes
+    version: int = 1
+
+
+class ScheduleConflict(StoreConflict):
+    """A schedule with that id exists (create) or its version moved on (update)."""

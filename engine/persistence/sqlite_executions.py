@@ -19,23 +19,33 @@ from engine.persistence.records import (
     HistoryBatch,
     NamespaceConflict,
     NamespaceRecord,
+    ScheduleConflict,
+    ScheduleRow,
     Transition,
 )
 from engine.persistence.statements import (
     DELETE_RUN,
     DELETE_RUN_VISIBILITY,
+    DELETE_SCHEDULE,
     DELETE_SEARCH_ATTRIBUTE,
     INSERT_NAMESPACE,
+    INSERT_SCHEDULE,
     INSERT_SEARCH_ATTRIBUTE,
     LIST_NAMESPACES,
+    SELECT_BATCHES_AFTER,
+    SELECT_BATCHES_FIRST,
     SELECT_CURRENT,
     SELECT_EXECUTION,
     SELECT_EXPIRED,
     SELECT_HISTORY,
     SELECT_RUNNING_AFTER,
     SELECT_RUNNING_FIRST,
+    SELECT_SCHEDULES_AFTER,
+    SELECT_SCHEDULES_FIRST,
     SELECT_SEARCH_ATTRIBUTES,
     UPDATE_NAMESPACE,
+    UPDATE_SCHEDULE,
+    UPSERT_BATCH,
     Guard,
     current_from_row,
     execution_from_row,
@@ -213,3 +223,44 @@ def delete_closed_runs(
             conn.execute("ROLLBACK")
         raise
     return keys
+
+
+def create_schedule(conn: sqlite3.Connection, row: ScheduleRow) -> None:
+    with conn:
+        if conn.execute(INSERT_SCHEDULE, (row.namespace_id, row.schedule_id, row.data)).rowcount == 0:
+            raise ScheduleConflict(f"schedule {row.schedule_id!r} already exists")
+
+
+def update_schedule(conn: sqlite3.Connection, row: ScheduleRow, expected_version: int) -> None:
+    with conn:
+        params = (row.data, row.namespace_id, row.schedule_id, expected_version)
+        if conn.execute(UPDATE_SCHEDULE, params).rowcount == 0:
+            raise ScheduleConflict(f"schedule {row.schedule_id!r} is not at version {expected_version}")
+
+
+def delete_schedule(conn: sqlite3.Connection, namespace_id: str, schedule_id: str) -> bool:
+    with conn:
+        return bool(conn.execute(DELETE_SCHEDULE, (namespace_id, schedule_id)).rowcount)
+
+
+def list_schedules(conn: sqlite3.Connection, after: tuple[str, str] | None, limit: int) -> list[ScheduleRow]:
+    cursor = (
+        conn.execute(SELECT_SCHEDULES_FIRST, (limit,))
+        if after is None
+        else conn.execute(SELECT_SCHEDULES_AFTER, (*after, limit))
+    )
+    return [ScheduleRow(row[0], row[1], bytes(row[2]), int(row[3])) for row in cursor]
+
+
+def save_batch(conn: sqlite3.Connection, namespace_id: str, job_id: str, data: bytes) -> None:
+    with conn:
+        conn.execute(UPSERT_BATCH, (namespace_id, job_id, data))
+
+
+def list_batches(conn: sqlite3.Connection, after: tuple[str, str] | None, limit: int) -> list[tuple[str, str, bytes]]:
+    cursor = (
+        conn.execute(SELECT_BATCHES_FIRST, (limit,))
+        if after is None
+        else conn.execute(SELECT_BATCHES_AFTER, (*after, limit))
+    )
+    return [(row[0], row[1], bytes(row[2])) for row in cursor]

@@ -145,6 +145,33 @@ DELETE_RUN_VISIBILITY: tuple[LiteralString, ...] = (
     "DELETE FROM executions_visibility WHERE namespace_id = ? AND run_id = ?",
 )
 
+INSERT_SCHEDULE: LiteralString = (
+    "INSERT INTO schedules (namespace_id, schedule_id, data, version) VALUES (?, ?, ?, 1) ON CONFLICT DO NOTHING"
+)
+UPDATE_SCHEDULE: LiteralString = (
+    "UPDATE schedules SET data = ?, version = version + 1 WHERE namespace_id = ? AND schedule_id = ? AND version = ?"
+)
+DELETE_SCHEDULE: LiteralString = "DELETE FROM schedules WHERE namespace_id = ? AND schedule_id = ?"
+SELECT_SCHEDULES_FIRST: LiteralString = (
+    "SELECT namespace_id, schedule_id, data, version FROM schedules ORDER BY namespace_id, schedule_id LIMIT ?"
+)
+SELECT_SCHEDULES_AFTER: LiteralString = (
+    "SELECT namespace_id, schedule_id, data, version FROM schedules WHERE (namespace_id, schedule_id) > (?, ?)"
+    " ORDER BY namespace_id, schedule_id LIMIT ?"
+)
+
+UPSERT_BATCH: LiteralString = (
+    "INSERT INTO batch_operations (namespace_id, job_id, data) VALUES (?, ?, ?)"
+    " ON CONFLICT (namespace_id, job_id) DO UPDATE SET data = excluded.data"
+)
+SELECT_BATCHES_FIRST: LiteralString = (
+    "SELECT namespace_id, job_id, data FROM batch_operations ORDER BY namespace_id, job_id LIMIT ?"
+)
+SELECT_BATCHES_AFTER: LiteralString = (
+    "SELECT namespace_id, job_id, data FROM batch_operations WHERE (namespace_id, job_id) > (?, ?)"
+    " ORDER BY namespace_id, job_id LIMIT ?"
+)
+
 
 def numbered(sql: LiteralString) -> LiteralString:
     """`postgres()` for statements built per request (not cached)."""

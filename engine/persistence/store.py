@@ -13,6 +13,7 @@ from engine.persistence.records import (
     ExecutionRow,
     HistoryBatch,
     NamespaceRecord,
+    ScheduleRow,
     Transition,
 )
 from engine.persistence.url import DatabaseUrl
@@ -101,3 +102,26 @@ class Store(Protocol):
         """Retention: delete up to `limit` runs of the namespace closed before `closed_before`
         (ns since the epoch), oldest first, with their history, current-run and visibility rows,
         in one transaction. Returns the deleted runs' keys."""
+
+    # --- schedules --------------------------------------------------------------------------
+
+    async def create_schedule(self, row: ScheduleRow) -> None:
+        """Insert a schedule at version 1; `ScheduleConflict` if its id is taken in the namespace."""
+
+    async def update_schedule(self, row: ScheduleRow, *, expected_version: int) -> None:
+        """Replace a schedule's data (its version becomes `expected_version + 1`);
+        `ScheduleConflict` unless the stored version is `expected_version`."""
+
+    async def delete_schedule(self, namespace_id: str, schedule_id: str) -> bool:
+        """True if it existed."""
+
+    async def list_schedules(self, *, after: tuple[str, str] | None, limit: int) -> list[ScheduleRow]:
+        """Every namespace's schedules ordered by (namespace id, schedule id), strictly after `after`."""
+
+    # --- batch operations -------------------------------------------------------------------
+
+    async def save_batch(self, namespace_id: str, job_id: str, data: bytes) -> None:
+        """Insert or replace a batch operation's serialized record (owned by `engine.batch`)."""
+
+    async def list_batches(self, *, after: tuple[str, str] | None, limit: int) -> list[tuple[str, str, bytes]]:
+        """Every namespace's batch operations (namespace id, job id, data) in key order, after `after`."""

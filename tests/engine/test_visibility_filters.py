@@ -392,8 +392,9 @@ def _predicate(draw: st.DrawFn) -> str:
     if kind in ("null", "not null"):
         return f"{name} IS {'NOT ' if kind == 'not null' else ''}NULL"
     if kind in ("starts_with", "not starts_with"):
-        prefix = draw(value)[: draw(st.integers(2, 6))] + "'"
-        return f"{name} {kind.upper()} {prefix}"
+        inner = draw(value)[1:-1]  # the literal without its quotes
+        prefix = inner[: draw(st.integers(0, len(inner)))]
+        return f"{name} {kind.upper()} '{prefix}'"
     return f"{name} {kind} {draw(value)}"
 
 

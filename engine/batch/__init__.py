@@ -1,0 +1,1 @@
+"""Batch operations over many workflows."""

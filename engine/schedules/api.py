@@ -1,0 +1,297 @@
+"""The schedule RPCs' logic: validate, change the scheduler's entries, build Temporal's answers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+from temporalio.api.common.v1 import Memo, SearchAttributes
+from temporalio.api.schedule.v1 import (
+    Schedule,
+    ScheduleActionResult,
+    ScheduleInfo,
+    ScheduleListEntry,
+    ScheduleListInfo,
+    SchedulePatch,
+)
+from temporalio.api.workflowservice.v1 import (
+    CreateScheduleRequest,
+    DescribeScheduleResponse,
+    ListScheduleMatchingTimesResponse,
+    ListSchedulesResponse,
+    UpdateScheduleRequest,
+)
+
+from engine.history.errors import FailedPrecondition, InvalidArgument, NotFound, WorkflowAlreadyStarted
+from engine.history.service import NamespaceRef
+from engine.schedules.scheduler import ScheduleEntry, Scheduler, to_datetime
+from engine.schedules.spec import CompiledSpec, SpecError, compile_spec
+from engine.schedules.state import ScheduleRecord
+from engine.visibility.attributes import AttributeValueError, SaType
+from engine.visibility.index import validate
+
+MAX_ID_LENGTH = 1000
+FUTURE_ACTION_TIMES = 10
+MAX_BACKFILL_TIMES = 1000
+
+
+class ScheduleApi:
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        search_attribute_types: Callable[[str], Mapping[str, SaType]],
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.scheduler = scheduler
+        self.search_attribute_types = search_attribute_types
+        self.clock = clock
+
+    # --- create, update, delete -----------------------------------------------------------
+
+    async def create(self, ns: NamespaceRef, req: CreateScheduleRequest) -> bytes:
+        _require_id(req.schedule_id)
+        spec = self._check(
+            ns, req.schedule_id, req.schedule, req.search_attributes if req.HasField("search_attributes") else None
+        )
+        existing = self.scheduler.get(ns.id, req.schedule_id)
+        if existing is not None:
+            if req.request_id and existing.record.create_request_id == req.request_id:
+                return _token(existing)  # a retried create
+            raise WorkflowAlreadyStarted(
+                "schedule with this ID is already registered",
+                start_request_id=existing.record.create_request_id,
+                run_id="",
+            )
+        now = self.clock()
+        record = ScheduleRecord(
+            namespace=ns.name,
+            schedule=req.schedule.SerializeToString(),
+            memo=req.memo.SerializeToString() if req.HasField("memo") else b"",
+            search_attributes=req.search_attributes.SerializeToString() if req.HasField("search_attributes") else b"",
+            create_time=now,
+            create_request_id=req.request_id,
+            last_processed=now,
+        )
+        entry = ScheduleEntry(ns.id, req.schedule_id, record, 1, Schedule.FromString(record.schedule), spec)
+        async with entry.lock:
+            await self.scheduler.add(entry)
+            if req.HasField("initial_patch"):
+                await self._apply_patch(entry, req.initial_patch)
+        return _token(entry)
+
+    async def update(self, ns: NamespaceRef, req: UpdateScheduleRequest) -> None:
+        entry = self._entry(ns, req.schedule_id)
+        spec = self._check(
+            ns, req.schedule_id, req.schedule, req.search_attributes if req.HasField("search_attributes") else None
+        )
+        async with entry.lock:
+            if req.conflict_token and req.conflict_token != _token(entry):
+                raise FailedPrecondition("mismatched conflict token")
+            entry.schedule = Schedule()
+            entry.schedule.CopyFrom(req.schedule)
+            entry.spec = spec
+            record = entry.record
+            record.conflict_token += 1
+            record.update_time = self.clock()
+            record.last_processed = max(record.last_processed, record.update_time)  # the new spec starts now
+            if req.HasField("search_attributes"):
+                record.search_attributes = req.search_attributes.SerializeToString()
+            if req.HasField("memo"):
+                record.memo = req.memo.SerializeToString()
+            await self.scheduler.save(entry)
+            self.scheduler.arm(entry)
+
+    async def patch(self, ns: NamespaceRef, schedule_id: str, patch: SchedulePatch) -> None:
+        entry = self._entry(ns, schedule_id)
+        async with entry.lock:
+            await self._apply_patch(entry, patch)
+
+    async def _apply_patch(self, entry: ScheduleEntry, patch: SchedulePatch) -> None:
+        """Pause / unpause, trigger now and backfill. Caller holds the lock."""
+        if patch.pause and patch.unpause:
+            raise InvalidArgument("a patch cannot both pause and unpause")
+        state = entry.schedule.state
+        now = self.clock()
+        if patch.pause:
+            state.paused, state.notes = True, patch.pause
+        if patch.unpause:
+            state.paused, state.notes = False, patch.unpause
+            entry.record.last_processed = max(entry.record.last_processed, now)  # no catching up the pause
+        if patch.HasField("trigger_immediately"):
+            trigger = patch.trigger_immediately
+            nominal = trigger.scheduled_time.ToDatetime().timestamp() if trigger.HasField("scheduled_time") else now
+            overlap = self.scheduler.overlap(entry, trigger.overlap_policy)
+            await self.scheduler.act(entry, nominal, now, overlap, manual=True)
+        for backfill in patch.backfill_request:
+            if not backfill.HasField("start_time") or not backfill.HasField("end_time"):
+                raise InvalidArgument("a backfill needs a start time and an end time")
+            start, end = _aware(backfill.start_time.ToDatetime()), _aware(backfill.end_time.ToDatetime())
+            if end < start:
+                raise InvalidArgument("a backfill's end time is before its start time")
+            overlap = self.scheduler.overlap(entry, backfill.overlap_policy)
+            # Temporal's backfill includes its start time: step back a second for the (start, end] range
+            times = entry.spec.times_between(to_datetime(start.timestamp() - 1), end)
+            for when in times[:MAX_BACKFILL_TIMES]:
+                await self.scheduler.act(entry, when.nominal.timestamp(), now, overlap, manual=True)
+        entry.record.update_time = now
+        await self.scheduler.save(entry)
+        self.scheduler.arm(entry)
+
+    async def delete(self, ns: NamespaceRef, schedule_id: str) -> None:
+        entry = self._entry(ns, schedule_id)
+        async with entry.lock:
+            await self.scheduler.remove(entry)
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def describe(self, ns: NamespaceRef, schedule_id: str) -> DescribeScheduleResponse:
+        entry = self._entry(ns, schedule_id)
+        schedule = Schedule()
+        schedule.CopyFrom(entry.schedule)
+        schedule.spec.CopyFrom(entry.spec.canonical)
+        response = DescribeScheduleResponse(schedule=schedule, info=self._info(entry), conflict_token=_token(entry))
+        record = entry.record
+        if record.memo:
+            response.memo.CopyFrom(Memo.FromString(record.memo))
+        if record.search_attributes:
+            response.search_attributes.CopyFrom(SearchAttributes.FromString(record.search_attributes))
+        return response
+
+    def list_schedules(
+        self, ns: NamespaceRef, *, page_size: int, page_token: bytes, query: str
+    ) -> ListSchedulesResponse:
+        if query.strip():
+            raise InvalidArgument("a query on ListSchedules is not supported by this engine yet")
+        after = page_token.decode("utf-8", "replace")
+        size = page_size if 0 < page_size <= 1000 else 1000
+        ids = sorted(sid for (nid, sid) in self.scheduler.entries if nid == ns.id and sid > after)
+        response = ListSchedulesResponse()
+        for schedule_id in ids[:size]:
+            entry = self.scheduler.entries[(ns.id, schedule_id)]
+            item = ScheduleListEntry(schedule_id=schedule_id)
+            if entry.record.memo:
+                item.memo.CopyFrom(Memo.FromString(entry.record.memo))
+            if entry.record.search_attributes:
+                item.search_attributes.CopyFrom(SearchAttributes.FromString(entry.record.search_attributes))
+            info = self._info(entry)
+            item.info.CopyFrom(
+                ScheduleListInfo(
+                    spec=entry.spec.canonical,
+                    workflow_type=entry.schedule.action.start_workflow.workflow_type,
+                    notes=entry.schedule.state.notes,
+                    paused=entry.schedule.state.paused,
+                    recent_actions=info.recent_actions[-5:],
+                    future_action_times=info.future_action_times[:5],
+                )
+            )
+            response.schedules.append(item)
+        if len(ids) > size:
+            response.next_page_token = ids[size - 1].encode()
+        return response
+
+    def count(self, ns: NamespaceRef) -> int:
+        return sum(1 for (nid, _) in self.scheduler.entries if nid == ns.id)
+
+    def matching_times(
+        self, ns: NamespaceRef, schedule_id: str, start: datetime, end: datetime
+    ) -> ListScheduleMatchingTimesResponse:
+        entry = self._entry(ns, schedule_id)
+        if end < start:
+            raise InvalidArgument("end time is before start time")
+        response = ListScheduleMatchingTimesResponse()
+        for when in entry.spec.times_between(to_datetime(start.timestamp() - 1), end):
+            response.start_time.add().FromDatetime(when.actual)
+        return response
+
+    def _info(self, entry: ScheduleEntry) -> ScheduleInfo:
+        record = entry.record
+        info = ScheduleInfo(
+            action_count=record.action_count,
+            missed_catchup_window=record.missed_catchup_window,
+            overlap_skipped=record.overlap_skipped,
+            buffer_dropped=record.buffer_dropped,
+            buffer_size=len(record.buffered),
+        )
+        for run in record.running:
+            info.running_workflows.add(workflow_id=run.workflow_id, run_id=run.run_id)
+        for result in record.recent:
+            action = ScheduleActionResult(start_workflow_status=result.status)  # type: ignore[arg-type]
+            action.schedule_time.FromDatetime(to_datetime(result.schedule_time))
+            action.actual_time.FromDatetime(to_datetime(result.actual_time))
+            action.start_workflow_result.workflow_id = result.workflow_id
+            action.start_workflow_result.run_id = result.run_id
+            info.recent_actions.append(action)
+        if self.scheduler.acting(entry):
+            after = to_datetime(max(record.last_processed, self.clock()))
+            for _ in range(FUTURE_ACTION_TIMES):
+                upcoming = entry.spec.next_time(after)
+                if upcoming is None:
+                    break
+                info.future_action_times.add().FromDatetime(upcoming.actual)
+                after = upcoming.nominal
+        info.create_time.FromDatetime(to_datetime(record.create_time))
+        if record.update_time:
+            info.update_time.FromDatetime(to_datetime(record.update_time))
+        return info
+
+    # --- checks ---------------------------------------------------------------------------
+
+    def _entry(self, ns: NamespaceRef, schedule_id: str) -> ScheduleEntry:
+        _require_id(schedule_id)
+        entry = self.scheduler.get(ns.id, schedule_id)
+        if entry is None:
+            raise NotFound(f"schedule {schedule_id!r} not found")
+        return entry
+
+    def _check(
+        self, ns: NamespaceRef, schedule_id: str, schedule: Schedule, search_attributes: SearchAttributes | None
+    ) -> CompiledSpec:
+        """Validate a schedule's definition; its compiled spec."""
+        action = schedule.action
+        if not action.HasField("start_workflow"):
+            raise InvalidArgument("schedule.action.start_workflow is required")
+        start = action.start_workflow
+        if not start.workflow_id:
+            raise InvalidArgument("schedule.action.start_workflow.workflow_id is required")
+        if len(start.workflow_id) > MAX_ID_LENGTH:
+            raise InvalidArgument(f"schedule.action.start_workflow.workflow_id is longer than {MAX_ID_LENGTH}")
+        if not start.workflow_type.name:
+            raise InvalidArgument("schedule.action.start_workflow.workflow_type.name is required")
+        if not start.task_queue.name:
+            raise InvalidArgument("schedule.action.start_workflow.task_queue.name is required")
+        if schedule.policies.catchup_window.seconds < 0 or schedule.policies.catchup_window.nanos < 0:
+            raise InvalidArgument("schedule.policies.catchup_window must not be negative")
+        if schedule.policies.overlap_policy not in range(0, 7):
+            raise InvalidArgument(f"unknown overlap policy {schedule.policies.overlap_policy}")
+        if schedule.state.remaining_actions < 0:
+            raise InvalidArgument("schedule.state.remaining_actions must not be negative")
+        types = self.search_attribute_types(ns.id)
+        try:
+            if start.HasField("search_attributes"):
+                validate(start.search_attributes, types, ns.name)
+            if search_attributes is not None:
+                validate(search_attributes, types, ns.name)
+        except AttributeValueError as error:
+            raise InvalidArgument(str(error)) from None
+        try:
+            return compile_spec(schedule.spec, schedule_id=schedule_id)
+        except SpecError as error:
+            raise InvalidArgument(f"invalid schedule spec: {error}") from None
+
+
+def _require_id(schedule_id: str) -> None:
+    if not schedule_id:
+        raise InvalidArgument("schedule_id is required")
+    if len(schedule_id) > MAX_ID_LENGTH:
+        raise InvalidArgument(f"schedule_id is longer than {MAX_ID_LENGTH} characters")
+
+
+def _token(entry: ScheduleEntry) -> bytes:
+    """Changes with every update of the definition (not with the schedule's own actions)."""
+    return str(entry.record.conflict_token).encode()
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
