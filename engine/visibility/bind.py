@@ -101,6 +101,7 @@ class BoundQuery:
     group_by: tuple[Attribute, ...]
 
 
+MAX_SORT_KEYS = 8
 _COMPARISON_OPS = {"=": "eq", ">": "gt", ">=": "ge", "<": "lt", "<=": "le"}
 
 
@@ -108,6 +109,11 @@ def bind(query: Query, custom: Mapping[str, SaType]) -> BoundQuery:
     """Check `query` against the namespace's custom attributes (name → type); `QueryError` names
     the offending attribute or value and its position."""
     where = _bind_node(query.where, custom) if query.where is not None else None
+    if len(query.order_by) > MAX_SORT_KEYS:
+        extra = query.order_by[MAX_SORT_KEYS].name
+        raise QueryError(
+            f"invalid query: at most {MAX_SORT_KEYS} ORDER BY keys; {extra.text!r} at position {extra.position}"
+        )
     order = tuple(Sort(_sortable(key.name, custom), key.descending) for key in query.order_by)
     group = tuple(_groupable(name, custom) for name in query.group_by)
     return BoundQuery(where, order, group)

@@ -4,8 +4,9 @@ The SQL text is assembled only from the fixed fragments below; every value of th
 parameter (`?`; the PostgreSQL store numbers them). Both stores run the same text.
 
 System attributes are columns of `executions_visibility v`; custom and predefined ones are
-rows of `visibility_attributes` reached through `EXISTS (…)`, which the
-`(namespace_id, name, <value>)` indexes serve. A positive test is never NULL (a missing
+rows of `visibility_attributes`, reached through `v.run_id IN (SELECT a.run_id … WHERE
+a.name = ? AND <value test>)`, which the `(namespace_id, name, <value>)` indexes serve. A
+positive test is never NULL (a missing
 attribute makes it false), so `NOT` is exact two-valued negation.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, LiteralString
 
-from engine.visibility.attributes import Attribute, SaType
+from engine.visibility.attributes import SaType
 from engine.visibility.bind import AllOf, AnyOf, Bound, BoundQuery, Test
 
 # The default order: open runs first, then by close time, newest first; then start time; run id.
@@ -56,8 +57,10 @@ _VALUE_COLUMNS: dict[SaType, LiteralString] = {
     SaType.DOUBLE: "a.double_value",
 }
 
-_ATTRIBUTE_ROW: LiteralString = (
-    "SELECT 1 FROM visibility_attributes a WHERE a.namespace_id = v.namespace_id AND a.run_id = v.run_id AND a.name = ?"
+# The runs with a value of one attribute: not correlated with the outer row, so both databases
+# evaluate it once (from the (namespace_id, name, value) indexes) and semi-join on run id.
+_ATTRIBUTE_RUNS: LiteralString = (
+    "v.run_id IN (SELECT a.run_id FROM visibility_attributes a WHERE a.namespace_id = ? AND a.name = ?"
 )
 
 _COMPARATORS: dict[str, LiteralString] = {"eq": " = ?", "gt": " > ?", "ge": " >= ?", "lt": " < ?", "le": " <= ?"}
@@ -81,20 +84,36 @@ class Keyset:
 def list_statement(namespace_id: str, query: BoundQuery, *, limit: int, after: Keyset | None, offset: int) -> Statement:
     """The rows of one page: the default order continues after `after`; a query with its own
     ORDER BY pages by `offset`. Each row is `COLUMNS` plus the default order key."""
-    params: list[Any] = [namespace_id]
-    sql: LiteralString = (
-        "SELECT " + COLUMNS + ", " + _ORDER_KEY + " FROM executions_visibility v WHERE v.namespace_id = ?"  # noqa: S608 (fixed fragments; values are parameters)
-    )
+    params: list[Any] = []
+    sql: LiteralString = "SELECT " + COLUMNS + ", " + _ORDER_KEY + " FROM executions_visibility v"  # noqa: S608 (fixed fragments; values are parameters)
+    # custom sort keys: one joined aggregate each (a correlated subquery per row can be planned
+    # as a scan per row), with its parameters ahead of the WHERE clause's
+    keys: list[LiteralString] = []
+    for n, sort in enumerate(query.order_by):
+        if sort.attribute.column is not None:
+            keys.append(_SYSTEM_COLUMNS[sort.attribute.column])
+            continue
+        alias = _SORT_ALIASES[n]
+        sql += (
+            " LEFT JOIN (SELECT a.run_id, MIN(" + _VALUE_COLUMNS[sort.attribute.type] + ") AS k"  # noqa: S608 (fixed fragments)
+            " FROM visibility_attributes a WHERE a.namespace_id = ? AND a.name = ? GROUP BY a.run_id) "
+            + alias
+            + " ON "
+            + alias
+            + ".run_id = v.run_id"
+        )
+        params += [namespace_id, sort.attribute.name]
+        keys.append(alias + ".k")
+    sql += " WHERE v.namespace_id = ?"
+    params.append(namespace_id)
     if query.where is not None:
-        sql += " AND " + _node(query.where, params)
+        sql += " AND " + _node(query.where, params, namespace_id)
     if query.order_by:
         order: list[LiteralString] = []
-        for sort in query.order_by:
-            null_check = _sort_expression(sort.attribute, params)  # each appearance takes its parameters
-            expression = _sort_expression(sort.attribute, params)
+        for key, sort in zip(keys, query.order_by, strict=True):
             direction: LiteralString = " DESC" if sort.descending else " ASC"
             # missing values last in either direction (as Elasticsearch sorts them)
-            order.append("(" + null_check + ") IS NULL, " + expression + direction)
+            order.append(key + " IS NULL, " + key + direction)
         sql += " ORDER BY " + ", ".join(order) + ", " + _ORDER_KEY + " DESC, v.start_time DESC, v.run_id"
         sql += " LIMIT ? OFFSET ?"
         params += [limit, offset]
@@ -110,6 +129,9 @@ def list_statement(namespace_id: str, query: BoundQuery, *, limit: int, after: K
     return Statement(sql, tuple(params))
 
 
+_SORT_ALIASES: tuple[LiteralString, ...] = ("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+
+
 def count_statement(namespace_id: str, query: BoundQuery) -> Statement:
     """`SELECT COUNT(*)`, or `SELECT status, COUNT(*) … GROUP BY status` for a grouped count."""
     params: list[Any] = [namespace_id]
@@ -117,22 +139,22 @@ def count_statement(namespace_id: str, query: BoundQuery) -> Statement:
     sql: LiteralString = "SELECT v.status, COUNT(*)" if grouped else "SELECT COUNT(*)"
     sql += " FROM executions_visibility v WHERE v.namespace_id = ?"
     if query.where is not None:
-        sql += " AND " + _node(query.where, params)
+        sql += " AND " + _node(query.where, params, namespace_id)
     if grouped:
         sql += " GROUP BY v.status ORDER BY v.status"
     return Statement(sql, tuple(params))
 
 
-def _node(node: Bound, params: list[Any]) -> LiteralString:
+def _node(node: Bound, params: list[Any], namespace_id: str) -> LiteralString:
     if isinstance(node, AllOf):
-        return "(" + " AND ".join(_node(item, params) for item in node.items) + ")"
+        return "(" + " AND ".join(_node(item, params, namespace_id) for item in node.items) + ")"
     if isinstance(node, AnyOf):
-        return "(" + " OR ".join(_node(item, params) for item in node.items) + ")"
-    positive = _positive(node, params)
+        return "(" + " OR ".join(_node(item, params, namespace_id) for item in node.items) + ")"
+    positive = _positive(node, params, namespace_id)
     return "NOT " + positive if node.negated else positive
 
 
-def _positive(test: Test, params: list[Any]) -> LiteralString:
+def _positive(test: Test, params: list[Any], namespace_id: str) -> LiteralString:
     """The test without its negation, never NULL."""
     attribute = test.attribute
     if attribute.column is not None:
@@ -141,11 +163,11 @@ def _positive(test: Test, params: list[Any]) -> LiteralString:
             return "(" + column + " IS NOT NULL)" if attribute.nullable else "(1 = 1)"
         condition = _condition(column, test, params)
         return "(" + column + " IS NOT NULL AND " + condition + ")" if attribute.nullable else "(" + condition + ")"
-    params.append(attribute.name)
+    params += [namespace_id, attribute.name]
     if test.op == "exists":
-        return "EXISTS (" + _ATTRIBUTE_ROW + ")"
+        return "(" + _ATTRIBUTE_RUNS + "))"
     condition = _condition(_VALUE_COLUMNS[attribute.type], test, params)
-    return "EXISTS (" + _ATTRIBUTE_ROW + " AND " + condition + ")"
+    return "(" + _ATTRIBUTE_RUNS + " AND " + condition + "))"
 
 
 def _condition(column: LiteralString, test: Test, params: list[Any]) -> LiteralString:
@@ -166,17 +188,6 @@ def _condition(column: LiteralString, test: Test, params: list[Any]) -> LiteralS
     assert op == "phrase"
     params.append("% " + " ".join(_escape_like(str(word)) for word in values) + " %")
     return column + " LIKE ? ESCAPE '\\'"
-
-
-def _sort_expression(attribute: Attribute, params: list[Any]) -> LiteralString:
-    if attribute.column is not None:
-        return _SYSTEM_COLUMNS[attribute.column]
-    params.append(attribute.name)
-    value = _VALUE_COLUMNS[attribute.type]
-    return (
-        "(SELECT MIN(" + value + ") FROM visibility_attributes a"  # noqa: S608 (fixed fragments)
-        " WHERE a.namespace_id = v.namespace_id AND a.run_id = v.run_id AND a.name = ?)"
-    )
 
 
 def _escape_like(text: str) -> str:
