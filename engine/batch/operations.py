@@ -1,4 +1,4 @@
-"""Batch operations: terminate, cancel or signal every workflow a visibility query (or a list)
+"""Batch operations: terminate, cancel, signal or delete every workflow a visibility query (or a list)
 names, at a bounded rate, with progress anyone can read.
 
 A job resolves its targets once, when it starts (the query's matches at that moment, as run
@@ -54,6 +54,7 @@ FAILED = BatchOperationState.BATCH_OPERATION_STATE_FAILED
 TERMINATE = BatchOperationType.BATCH_OPERATION_TYPE_TERMINATE
 CANCEL = BatchOperationType.BATCH_OPERATION_TYPE_CANCEL
 SIGNAL = BatchOperationType.BATCH_OPERATION_TYPE_SIGNAL
+DELETE = BatchOperationType.BATCH_OPERATION_TYPE_DELETE
 
 
 class Target(msgspec.Struct, array_like=True, frozen=True):
@@ -272,6 +273,8 @@ class BatchOperations:
             )
         elif record.operation_type == CANCEL:
             await self.history.request_cancel(key, identity=record.identity, reason=record.reason)
+        elif record.operation_type == DELETE:
+            await self.history.delete_run(key, identity=record.identity)
         else:
             signal = BatchOperationSignal.FromString(record.operation)
             await self.history.signal(
@@ -297,6 +300,8 @@ def _operation(req: StartBatchOperationRequest) -> tuple[int, bytes]:
         return TERMINATE, req.termination_operation.SerializeToString()
     if which == "cancellation_operation":
         return CANCEL, req.cancellation_operation.SerializeToString()
+    if which == "deletion_operation":
+        return DELETE, req.deletion_operation.SerializeToString()
     if which == "signal_operation":
         if not req.signal_operation.signal:
             raise InvalidArgument("signal_operation.signal (the signal name) is required")

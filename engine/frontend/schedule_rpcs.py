@@ -83,9 +83,7 @@ class ScheduleRpcs(service_pb2_grpc.WorkflowServiceServicer):
     @rpc
     async def CountSchedules(self, request: CountSchedulesRequest, context: Context) -> CountSchedulesResponse:  # type: ignore[override]
         ns = await self.namespaces.ref(request.namespace)
-        if request.query.strip():
-            raise invalid("a query on CountSchedules is not supported by this engine yet")
-        return CountSchedulesResponse(count=self.schedules.count(ns))
+        return CountSchedulesResponse(count=self.schedules.count(ns, request.query))
 
     @rpc
     async def ListScheduleMatchingTimes(  # type: ignore[override]

@@ -9,6 +9,8 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import HistoryEventFilterType, QueryResultType
 from temporalio.api.errordetails.v1 import QueryFailedFailure
 from temporalio.api.workflowservice.v1 import (
+    DeleteWorkflowExecutionRequest,
+    DeleteWorkflowExecutionResponse,
     DescribeNamespaceRequest,
     DescribeNamespaceResponse,
     DescribeWorkflowExecutionRequest,
@@ -322,6 +324,14 @@ class WorkflowService(VisibilityRpcs, TaskQueueRpcs, ScheduleRpcs, BatchRpcs):
             identity=request.identity,
         )
         return TerminateWorkflowExecutionResponse()
+
+    @rpc
+    async def DeleteWorkflowExecution(  # type: ignore[override]
+        self, request: DeleteWorkflowExecutionRequest, context: Context
+    ) -> DeleteWorkflowExecutionResponse:
+        key = await self._run_key(request.namespace, request.workflow_execution)
+        await self.history.delete_run(key, identity="")
+        return DeleteWorkflowExecutionResponse()
 
     @rpc
     async def GetWorkflowExecutionHistory(  # type: ignore[override]

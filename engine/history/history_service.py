@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from engine.history.activity_ops import ActivityOps
+from engine.history.delete_ops import DeleteOps
 from engine.history.read_ops import ReadOps
 from engine.history.start_ops import StartOps
 
 
-class HistoryService(StartOps, ActivityOps, ReadOps):
+class HistoryService(StartOps, DeleteOps, ActivityOps, ReadOps):
     pass

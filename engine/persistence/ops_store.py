@@ -104,6 +104,9 @@ class OpsStore:
     async def remove_search_attributes(self, namespace_id: str, names: Sequence[str]) -> None:
         await self._call(self._ops.remove_search_attributes, namespace_id, names)
 
+    async def delete_run(self, key: ExecutionKey) -> None:
+        await self._call(self._ops.delete_run, key)
+
     async def delete_closed_runs(self, namespace_id: str, *, closed_before: int, limit: int) -> list[ExecutionKey]:
         result: list[ExecutionKey] = await self._call(self._ops.delete_closed_runs, namespace_id, closed_before, limit)
         return result

@@ -268,3 +268,11 @@ async def list_batches(conn: Connection, after: tuple[str, str] | None, limit: i
     else:
         rows = await conn.fetch(postgres(SELECT_BATCHES_AFTER), *after, limit)
     return [(row[0], row[1], bytes(row[2])) for row in rows]
+
+
+async def delete_run(conn: Connection, key: ExecutionKey) -> None:
+    async with conn.transaction():
+        for sql in DELETE_RUN:
+            await conn.execute(postgres(sql), *key_params(key))
+        for sql in DELETE_RUN_VISIBILITY:
+            await conn.execute(postgres(sql), key.namespace_id, key.run_id)

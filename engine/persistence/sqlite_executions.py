@@ -264,3 +264,17 @@ def list_batches(conn: sqlite3.Connection, after: tuple[str, str] | None, limit:
         else conn.execute(SELECT_BATCHES_AFTER, (*after, limit))
     )
     return [(row[0], row[1], bytes(row[2])) for row in cursor]
+
+
+def delete_run(conn: sqlite3.Connection, key: ExecutionKey) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for sql in DELETE_RUN:
+            conn.execute(sql, key_params(key))
+        for sql in DELETE_RUN_VISIBILITY:
+            conn.execute(sql, (key.namespace_id, key.run_id))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

@@ -98,6 +98,10 @@ class Store(Protocol):
 
     async def remove_search_attributes(self, namespace_id: str, names: Sequence[str]) -> None: ...
 
+    async def delete_run(self, key: ExecutionKey) -> None:
+        """Delete a closed run's state, history, visibility rows and (if it names this run) its
+        current-run row, in one transaction. A running run is left alone."""
+
     async def delete_closed_runs(self, namespace_id: str, *, closed_before: int, limit: int) -> list[ExecutionKey]:
         """Retention: delete up to `limit` runs of the namespace closed before `closed_before`
         (ns since the epoch), oldest first, with their history, current-run and visibility rows,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -28,8 +29,11 @@ from engine.history.service import NamespaceRef
 from engine.schedules.scheduler import ScheduleEntry, Scheduler, to_datetime
 from engine.schedules.spec import CompiledSpec, SpecError, compile_spec
 from engine.schedules.state import ScheduleRecord
-from engine.visibility.attributes import AttributeValueError, SaType
-from engine.visibility.index import validate
+from engine.visibility.attributes import AttributeValueError, Indexed, SaType, decode_values, is_null_payload
+from engine.visibility.bind import bind
+from engine.visibility.evaluate import Candidate, matches
+from engine.visibility.index import attribute_of, validate
+from engine.visibility.query import parse
 
 MAX_ID_LENGTH = 1000
 FUTURE_ACTION_TIMES = 10
@@ -162,11 +166,9 @@ class ScheduleApi:
     def list_schedules(
         self, ns: NamespaceRef, *, page_size: int, page_token: bytes, query: str
     ) -> ListSchedulesResponse:
-        if query.strip():
-            raise InvalidArgument("a query on ListSchedules is not supported by this engine yet")
         after = page_token.decode("utf-8", "replace")
         size = page_size if 0 < page_size <= 1000 else 1000
-        ids = sorted(sid for (nid, sid) in self.scheduler.entries if nid == ns.id and sid > after)
+        ids = self._matching(ns, query, after)
         response = ListSchedulesResponse()
         for schedule_id in ids[:size]:
             entry = self.scheduler.entries[(ns.id, schedule_id)]
@@ -191,8 +193,24 @@ class ScheduleApi:
             response.next_page_token = ids[size - 1].encode()
         return response
 
-    def count(self, ns: NamespaceRef) -> int:
-        return sum(1 for (nid, _) in self.scheduler.entries if nid == ns.id)
+    def count(self, ns: NamespaceRef, query: str) -> int:
+        return len(self._matching(ns, query, ""))
+
+    def _matching(self, ns: NamespaceRef, query: str, after: str) -> list[str]:
+        """Ids of the namespace's schedules after `after` that match `query`, in order.
+
+        A query sees a schedule as Temporal's visibility sees its scheduler: WorkflowId is the
+        schedule id, WorkflowType and TaskQueue its action's, StartTime its creation, plus
+        TemporalSchedulePaused and the schedule's own search attributes."""
+        types = self.search_attribute_types(ns.id)
+        bound = bind(parse(query), types)
+        if bound.order_by or bound.group_by:
+            raise InvalidArgument("ORDER BY and GROUP BY are not supported on schedules")
+        ids = []
+        for (namespace_id, schedule_id), entry in self.scheduler.entries.items():
+            if namespace_id == ns.id and schedule_id > after and matches(bound.where, _candidate(entry, types)):
+                ids.append(schedule_id)
+        return sorted(ids)
 
     def matching_times(
         self, ns: NamespaceRef, schedule_id: str, start: datetime, end: datetime
@@ -295,3 +313,24 @@ def _token(entry: ScheduleEntry) -> bytes:
 
 def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _candidate(entry: ScheduleEntry, types: Mapping[str, SaType]) -> Candidate:
+    action = entry.schedule.action.start_workflow
+    created = round(entry.record.create_time * 1e9)
+    columns = {
+        "workflow_id": entry.schedule_id,
+        "workflow_type": action.workflow_type.name,
+        "task_queue": action.task_queue.name,
+        "status": 1,
+        "start_time": created,
+        "execution_time": created,
+    }
+    attributes: dict[str, list[Indexed]] = {"TemporalSchedulePaused": [int(entry.schedule.state.paused)]}
+    if entry.record.search_attributes:
+        for name, payload in SearchAttributes.FromString(entry.record.search_attributes).indexed_fields.items():
+            attribute = attribute_of(name, types)
+            if attribute is not None and not is_null_payload(payload):
+                with contextlib.suppress(AttributeValueError):
+                    attributes[name] = decode_values(attribute, payload)
+    return Candidate(columns, attributes)

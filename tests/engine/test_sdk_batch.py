@@ -10,6 +10,7 @@ import pytest
 from temporalio.api.batch.v1 import (
     BatchOperationCancellation,
     BatchOperationDeletion,
+    BatchOperationReset,
     BatchOperationSignal,
     BatchOperationTermination,
 )
@@ -186,7 +187,7 @@ def _request(**fields: object) -> StartBatchOperationRequest:
         ),
         (_request(termination_operation=None), RPCStatusCode.INVALID_ARGUMENT, "operation"),
         (
-            _request(termination_operation=None, deletion_operation=BatchOperationDeletion()),
+            _request(termination_operation=None, reset_operation=BatchOperationReset()),
             RPCStatusCode.INVALID_ARGUMENT,
             "not supported",
         ),
@@ -232,3 +233,31 @@ async def test_one_job_at_a_time_unique_ids_and_the_namespace_wall(client: Clien
     with pytest.raises(RPCError) as caught:
         await client.workflow_service.start_batch_operation(_request(job_id="first"))
     assert caught.value.status == RPCStatusCode.ALREADY_EXISTS
+
+
+async def test_a_delete_over_a_query_removes_the_runs_open_or_closed(client: Client, task_queue: str) -> None:
+    prefix = f"del-{uuid.uuid4().hex[:6]}-"
+    running = await start_waiting(client, task_queue, prefix, 2)
+    finished = await client.start_workflow(SignalWorkflow.run, id=f"{prefix}done", task_queue=task_queue)
+    await finished.signal(SignalWorkflow.finish)
+    await finished.result()
+    kept = await start_waiting(client, task_queue, f"keep-{uuid.uuid4().hex[:6]}-", 1)
+    job_id = f"delete-{uuid.uuid4().hex[:6]}"
+    await client.workflow_service.start_batch_operation(
+        StartBatchOperationRequest(
+            namespace="default",
+            job_id=job_id,
+            reason="forget them",
+            visibility_query=f"WorkflowId STARTS_WITH '{prefix}'",
+            deletion_operation=BatchOperationDeletion(),
+        )
+    )
+    answer = await wait_done(client, job_id)
+    assert (answer.total_operation_count, answer.complete_operation_count) == (3, 3)
+    assert [w.id async for w in client.list_workflows(f"WorkflowId STARTS_WITH '{prefix}'")] == []
+    for workflow_id in [*running, finished.id]:
+        with pytest.raises(RPCError) as caught:
+            await client.get_workflow_handle(workflow_id).describe()
+        assert caught.value.status == RPCStatusCode.NOT_FOUND
+    assert (await client.get_workflow_handle(kept[0]).describe()).status == WorkflowExecutionStatus.RUNNING
+    await client.get_workflow_handle(kept[0]).terminate()

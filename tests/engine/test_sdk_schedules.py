@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.common.v1 import Payload, SearchAttributes, WorkflowType
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.schedule import v1 as pb
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflow.v1 import NewWorkflowExecutionInfo
@@ -42,6 +44,7 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 from temporalio.client import WorkflowExecutionStatus as Status
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
@@ -464,3 +467,37 @@ async def test_a_restart_neither_skips_nor_doubles(engine_db_url: str) -> None:
     assert steps == {1.0}, f"a nominal time was skipped: {times}"
     assert times[0].replace(tzinfo=UTC) < stopped_at < times[-1].replace(tzinfo=UTC)
     assert len(times) >= 7
+
+
+async def test_list_and_count_schedules_by_query(client: Client, task_queue: str) -> None:
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace="default", search_attributes={"Team": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD}
+        )
+    )
+    team = SearchAttributeKey.for_keyword("Team")
+    made = {}
+    for name, paused, owner in (("a", False, "billing"), ("b", True, "billing"), ("c", True, "ops")):
+        schedule_id = f"q-{name}-{uuid.uuid4().hex[:6]}"
+        await client.create_schedule(
+            schedule_id,
+            Schedule(action=hello_action(task_queue), spec=every(3600), state=ScheduleState(paused=paused)),
+            search_attributes=TypedSearchAttributes([SearchAttributePair(team, owner)]),
+        )
+        made[name] = schedule_id
+
+    async def listed(query: str) -> list[str]:
+        return sorted([s.id async for s in await client.list_schedules(query=query)])
+
+    assert await listed("TemporalSchedulePaused = true") == sorted([made["b"], made["c"]])
+    assert await listed("Team = 'billing' AND TemporalSchedulePaused = false") == [made["a"]]
+    assert await listed(f"WorkflowId = '{made['c']}'") == [made["c"]]
+    assert await listed("") == sorted(made.values())
+    counted = await client.workflow_service.count_schedules(
+        CountSchedulesRequest(namespace="default", query="Team = 'billing'")
+    )
+    assert counted.count == 2
+    for bad in ("Team = ", "Nope = 1", "ORDER BY Team"):
+        with pytest.raises(RPCError) as caught:
+            await listed(bad)
+        assert caught.value.status == RPCStatusCode.INVALID_ARGUMENT

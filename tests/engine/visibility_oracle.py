@@ -1,6 +1,7 @@
 """A plain-Python evaluation of bound List Filters over in-memory records: the reference the
-store's SQL is compared with. It shares the parser and binder (what a query *means*) with the
-engine and nothing of the SQL compiler or the store."""
+store's SQL is compared with. It shares the parser, the binder (what a query *means*) and the
+Python evaluator (`engine.visibility.evaluate`, which the engine uses for schedules) with the
+engine, and nothing of the SQL compiler or the store; the listing order is its own."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from dataclasses import dataclass, field
 from functools import cmp_to_key
 from typing import Any
 
-from engine.visibility.attributes import Indexed, text_tokens
-from engine.visibility.bind import AllOf, AnyOf, Bound, BoundQuery, Test
+from engine.visibility.attributes import Indexed
+from engine.visibility.bind import Bound, BoundQuery
+from engine.visibility.evaluate import Candidate
+from engine.visibility.evaluate import matches as evaluate_one
 
 OPEN = 2**63 - 1
 
@@ -29,53 +32,7 @@ class Record:
 
 
 def matches(node: Bound | None, record: Record) -> bool:
-    if node is None:
-        return True
-    if isinstance(node, AllOf):
-        return all(matches(item, record) for item in node.items)
-    if isinstance(node, AnyOf):
-        return any(matches(item, record) for item in node.items)
-    positive = _positive(node, record)
-    return not positive if node.negated else positive
-
-
-def _values(test: Test, record: Record) -> list[Indexed]:
-    attribute = test.attribute
-    if attribute.column is not None:
-        value = record.columns.get(attribute.column)
-        return [] if value is None else [value]
-    return list(record.attributes.get(attribute.name, []))
-
-
-def _positive(test: Test, record: Record) -> bool:
-    values = _values(test, record)
-    op, args = test.op, test.values
-    if op == "exists":
-        return bool(values)
-    if op == "eq":
-        return any(v == args[0] for v in values)
-    if op == "gt":
-        return any(v > args[0] for v in values)  # type: ignore[operator]
-    if op == "ge":
-        return any(v >= args[0] for v in values)  # type: ignore[operator]
-    if op == "lt":
-        return any(v < args[0] for v in values)  # type: ignore[operator]
-    if op == "le":
-        return any(v <= args[0] for v in values)  # type: ignore[operator]
-    if op == "in":
-        return any(v in args for v in values)
-    if op == "between":
-        return any(args[0] <= v <= args[1] for v in values)  # type: ignore[operator]
-    if op == "prefix":
-        return any(str(v).startswith(str(args[0])) for v in values)
-    assert op == "phrase"
-    words = list(args)
-    return any(_contains(text_tokens(str(v)), words) for v in values)
-
-
-def _contains(tokens: list[str], words: list[Any]) -> bool:
-    n = len(words)
-    return any(tokens[i : i + n] == words for i in range(len(tokens) - n + 1))
+    return evaluate_one(node, Candidate(record.columns, record.attributes))
 
 
 def evaluate(query: BoundQuery, records: Sequence[Record]) -> list[str]:
