@@ -70,7 +70,7 @@ class HistoryCore:
         self.clock = clock
         self.locks = LockTable()
         self.entries = WorkflowCache(cache_size, lambda key: self.locks.busy(key.namespace_id, key.workflow_id))
-        self.timers = TimerQueue(self._on_timer)
+        self.timers = TimerQueue(self._on_timer, clock=clock)
         # told of every run that closes (key, status) once the close is durable: schedules
         self.close_listeners: list[Callable[[ExecutionKey, int], None]] = []
         # a namespace's custom search attributes (name → type); the frontend's registry sets it

@@ -89,7 +89,7 @@ class Scheduler:
         self.clock = clock
         self.entries: dict[tuple[str, str], ScheduleEntry] = {}
         self._by_run: dict[ExecutionKey, tuple[str, str]] = {}  # started run → its schedule
-        self._timers = TimerQueue(self._fire)
+        self._timers = TimerQueue(self._fire, clock=clock)
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- lifecycle ------------------------------------------------------------------------

@@ -22,18 +22,24 @@ Callback = Callable[[Any], Awaitable[None]]
 
 
 class TimerQueue:
-    def __init__(self, fire: Callback) -> None:
+    def __init__(self, fire: Callback, *, clock: Callable[[], float] = time.time) -> None:
         self._fire = fire
+        self._clock = clock  # deadlines are on this clock (tests give their own)
         self._heap: list[tuple[float, int, Any]] = []
         self._seq = itertools.count()
         self._wakeup = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
+        self._closed = False
         self._inflight: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         self._runner = asyncio.create_task(self._run(), name="sundial-timers")
 
     async def stop(self) -> None:
+        # Python 3.11's wait_for returns instead of raising when it is cancelled just as the
+        # wake-up event is set (a `schedule()` right before `stop()`): the flag ends the loop then
+        self._closed = True
+        self._wakeup.set()
         if self._runner is not None:
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -51,9 +57,9 @@ class TimerQueue:
         return len(self._heap)
 
     async def _run(self) -> None:
-        while True:
+        while not self._closed:
             self._wakeup.clear()
-            now = time.time()
+            now = self._clock()
             while self._heap and self._heap[0][0] <= now:
                 _, _, payload = heapq.heappop(self._heap)
                 task = asyncio.create_task(self._call(payload))
