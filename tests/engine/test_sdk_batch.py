@@ -261,3 +261,55 @@ async def test_a_delete_over_a_query_removes_the_runs_open_or_closed(client: Cli
         assert caught.value.status == RPCStatusCode.NOT_FOUND
     assert (await client.get_workflow_handle(kept[0]).describe()).status == WorkflowExecutionStatus.RUNNING
     await client.get_workflow_handle(kept[0]).terminate()
+
+
+async def test_a_running_job_resumes_after_a_restart(engine_db_url: str) -> None:
+    """Stopped half-way by an engine restart, a job carries on from its saved progress: every
+    target is handled, none is left out."""
+    from temporalio.worker import Worker
+
+    from engine.config import EngineConfig
+    from engine.server import EngineServer
+    from tests.engine.sdk_app import ACTIVITIES, WORKFLOWS
+
+    config = EngineConfig(port=0, db_url=engine_db_url, dev=True, grace_period=1)
+    prefix = f"resume-{uuid.uuid4().hex[:6]}-"
+    queue = f"tq-{uuid.uuid4().hex[:6]}"
+    first = EngineServer(config)
+    await first.start()
+    try:
+        client = await Client.connect(f"127.0.0.1:{first.port}")
+        async with Worker(client, task_queue=queue, workflows=WORKFLOWS, activities=ACTIVITIES):  # type: ignore[arg-type]
+            ids = await start_waiting(client, queue, prefix, 60)
+        await client.workflow_service.start_batch_operation(
+            StartBatchOperationRequest(
+                namespace="default",
+                job_id="resumable",
+                reason="restart in the middle",
+                visibility_query=f"WorkflowId STARTS_WITH '{prefix}'",
+                max_operations_per_second=100,
+                termination_operation=BatchOperationTermination(),
+            )
+        )
+        await asyncio.sleep(0.3)
+        before = await client.workflow_service.describe_batch_operation(
+            DescribeBatchOperationRequest(namespace="default", job_id="resumable")
+        )
+        assert before.state == RUNNING  # stopped in the middle
+        assert before.complete_operation_count < 60
+    finally:
+        await first.stop()
+    second = EngineServer(EngineConfig(port=0, db_url=engine_db_url, dev=True, grace_period=1))
+    await second.start()
+    try:
+        client = await Client.connect(f"127.0.0.1:{second.port}")
+        answer = await wait_done(client, "resumable")
+        assert answer.state == COMPLETED
+        assert answer.total_operation_count == 60
+        assert answer.complete_operation_count + answer.failure_operation_count >= 60
+        assert answer.complete_operation_count >= 60 - 50  # at most one unsaved stretch is done twice
+        for workflow_id in ids:
+            status = (await client.get_workflow_handle(workflow_id).describe()).status
+            assert status == WorkflowExecutionStatus.TERMINATED
+    finally:
+        await second.stop()
