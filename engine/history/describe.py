@@ -33,6 +33,9 @@ def describe_run(entry: WorkflowEntry, history_length: int) -> DescribeWorkflowE
     info.history_length = history_length
     info.task_queue = state.task_queue
     info.first_run_id = state.first_execution_run_id
+    info.root_execution.CopyFrom(info.execution)  # no parents yet: every run is its own root
+    info.state_transition_count = state.state_transition_count
+    info.history_size_bytes = state.history_size_bytes
     if state.close_time:
         info.close_time.FromNanoseconds(int(state.close_time * 1e9))
         info.execution_duration.CopyFrom(

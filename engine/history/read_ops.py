@@ -12,6 +12,7 @@ from engine.history.describe import describe_run
 from engine.history.errors import InvalidArgument
 from engine.history.service import HistoryCore
 from engine.persistence.records import ExecutionKey
+from engine.visibility.listing import typed
 
 DEFAULT_PAGE_SIZE = 1000
 LONG_POLL_SECONDS = 20.0
@@ -45,7 +46,11 @@ class ReadOps(HistoryCore):
 
     async def describe(self, key: ExecutionKey) -> DescribeWorkflowExecutionResponse:
         entry = await self.read(key)
-        return describe_run(entry, len(await self.history_of(entry)))
+        response = describe_run(entry, len(await self.history_of(entry)))
+        info = response.workflow_execution_info
+        if info.HasField("search_attributes"):  # typed, so SDKs decode them (as Temporal answers)
+            typed(info.search_attributes, self.search_attribute_types(key.namespace_id))
+        return response
 
     async def read_history_reverse(
         self, key: ExecutionKey, *, page_size: int, page_token: bytes

@@ -222,7 +222,15 @@ class StartOps(WorkflowOps):
         if req.HasField("user_metadata"):  # the summary and details a UI shows for the run
             event.user_metadata.CopyFrom(req.user_metadata)
             state.user_metadata = req.user_metadata.SerializeToString()
-        for name in ("memo", "search_attributes", "header", "retry_policy", "priority"):
+        for name in (
+            "memo",
+            "search_attributes",
+            "header",
+            "retry_policy",
+            "priority",
+            "last_completion_result",  # a schedule's previous result / failure (cron, too, later)
+            "continued_failure",
+        ):
             if req.HasField(name):
                 getattr(attrs, name).CopyFrom(getattr(req, name))
         if req.cron_schedule:

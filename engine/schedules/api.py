@@ -33,6 +33,7 @@ from engine.visibility.attributes import AttributeValueError, Indexed, SaType, d
 from engine.visibility.bind import bind
 from engine.visibility.evaluate import Candidate, matches
 from engine.visibility.index import attribute_of, validate
+from engine.visibility.listing import typed
 from engine.visibility.query import parse
 
 MAX_ID_LENGTH = 1000
@@ -155,12 +156,15 @@ class ScheduleApi:
         schedule = Schedule()
         schedule.CopyFrom(entry.schedule)
         schedule.spec.CopyFrom(entry.spec.canonical)
+        types = self.search_attribute_types(ns.id)
+        if schedule.action.start_workflow.HasField("search_attributes"):  # typed, as Temporal answers since 1.24
+            typed(schedule.action.start_workflow.search_attributes, types)
         response = DescribeScheduleResponse(schedule=schedule, info=self._info(entry), conflict_token=_token(entry))
         record = entry.record
         if record.memo:
             response.memo.CopyFrom(Memo.FromString(record.memo))
         if record.search_attributes:
-            response.search_attributes.CopyFrom(SearchAttributes.FromString(record.search_attributes))
+            response.search_attributes.CopyFrom(typed(SearchAttributes.FromString(record.search_attributes), types))
         return response
 
     def list_schedules(
@@ -176,7 +180,8 @@ class ScheduleApi:
             if entry.record.memo:
                 item.memo.CopyFrom(Memo.FromString(entry.record.memo))
             if entry.record.search_attributes:
-                item.search_attributes.CopyFrom(SearchAttributes.FromString(entry.record.search_attributes))
+                attributes = SearchAttributes.FromString(entry.record.search_attributes)
+                item.search_attributes.CopyFrom(typed(attributes, self.search_attribute_types(ns.id)))
             info = self._info(entry)
             item.info.CopyFrom(
                 ScheduleListInfo(
@@ -241,7 +246,8 @@ class ScheduleApi:
             action.start_workflow_result.workflow_id = result.workflow_id
             action.start_workflow_result.run_id = result.run_id
             info.recent_actions.append(action)
-        if self.scheduler.acting(entry):
+        state = entry.schedule.state
+        if not (state.limited_actions and state.remaining_actions <= 0):  # paused ones too, as Temporal
             after = to_datetime(max(record.last_processed, self.clock()))
             for _ in range(FUTURE_ACTION_TIMES):
                 upcoming = entry.spec.next_time(after)

@@ -309,6 +309,10 @@ class Scheduler:
             if action.HasField(name):
                 getattr(req, name).CopyFrom(getattr(action, name))
         req.cron_schedule = action.cron_schedule
+        if record.last_completion_result:
+            req.last_completion_result.MergeFromString(record.last_completion_result)
+        if record.continued_failure:
+            req.continued_failure.MergeFromString(record.continued_failure)
         attributes = SearchAttributes()
         attributes.CopyFrom(action.search_attributes)
         attributes.indexed_fields["TemporalScheduledById"].CopyFrom(_keyword(entry.schedule_id, "Keyword"))
@@ -375,10 +379,34 @@ class Scheduler:
         async with entry.lock:
             if entry.deleted:
                 return
+            await self._remember_outcome(entry, key, status)
             self._closed(entry, RunningWorkflow(key.workflow_id, key.run_id), status)
             await self._start_buffered(entry)
             await self.save(entry)
             self.arm(entry)
+
+    async def _remember_outcome(self, entry: ScheduleEntry, key: ExecutionKey, status: int) -> None:
+        """Keep a closed run's result (or failure) for the schedule's next starts, as Temporal's
+        scheduler hands them on (`last_completion_result`, `continued_failure`)."""
+        if status != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED and status not in _FAILED:
+            return
+        try:
+            run = await self.history.load(key)
+            events = await self.history.history_of(run)
+        except NotFound:
+            return
+        last = events[-1] if events else None
+        if last is None:
+            return
+        record = entry.record
+        if last.HasField("workflow_execution_completed_event_attributes"):
+            completed = last.workflow_execution_completed_event_attributes
+            record.last_completion_result = (
+                completed.result.SerializeToString() if completed.HasField("result") else b""
+            )
+            record.continued_failure = b""
+        elif last.HasField("workflow_execution_failed_event_attributes"):
+            record.continued_failure = last.workflow_execution_failed_event_attributes.failure.SerializeToString()
 
     async def _start_buffered(self, entry: ScheduleEntry) -> None:
         record = entry.record

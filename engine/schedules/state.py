@@ -46,6 +46,10 @@ class ScheduleRecord(msgspec.Struct, kw_only=True):
     missed_catchup_window: int = 0
     overlap_skipped: int = 0
     buffer_dropped: int = 0
+    # handed to every start: the result of the last run that completed (serialized Payloads) and
+    # the failure of the last run if it failed after that (serialized Failure)
+    last_completion_result: bytes = b""
+    continued_failure: bytes = b""
     running: list[RunningWorkflow] = msgspec.field(default_factory=list)
     buffered: list[BufferedStart] = msgspec.field(default_factory=list)
     recent: list[ActionResult] = msgspec.field(default_factory=list)

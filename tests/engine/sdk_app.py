@@ -293,8 +293,19 @@ class UpsertProgressWorkflow:
         return self.did_upsert
 
 
+@workflow.defn
+class CountingWorkflow:
+    """Returns one more than the previous scheduled run's result (0 for the first)."""
+
+    @workflow.run
+    async def run(self) -> int:
+        last = workflow.get_last_completion_result(type_hint=int) if workflow.has_last_completion_result() else 0
+        return (last or 0) + 1
+
+
 WORKFLOWS = [
     HelloWorkflow,
+    CountingWorkflow,
     UpsertProgressWorkflow,
     SummariesWorkflow,
     RunActivityWorkflow,

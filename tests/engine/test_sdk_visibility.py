@@ -78,6 +78,10 @@ async def test_a_keyword_set_at_start_and_an_int_upserted_mid_run_are_searchable
     assert listed.typed_search_attributes.get(PROGRESS) == 3
     assert listed.typed_search_attributes.get(CUSTOMER) == customer
 
+    described = await handles[0].describe()  # describe answers typed attributes and its root, too
+    assert described.typed_search_attributes.get(CUSTOMER) == customer
+    assert described.typed_search_attributes.get(PROGRESS) == 3
+    assert (described.root_id, described.root_run_id) == (described.id, described.run_id)
     await handles[0].signal(UpsertProgressWorkflow.finish)
     assert await handles[0].result() == 3
     closed = [w async for w in client.list_workflows(f"Customer = '{customer}' AND CloseTime IS NOT NULL")]
