@@ -74,7 +74,8 @@ class BatchRecord(msgspec.Struct, kw_only=True):
     reason: str = ""
     query: str = ""
     executions: list[Target] = msgspec.field(default_factory=list)  # as requested (not resolved)
-    targets: list[Target] = msgspec.field(default_factory=list)
+    targets: list[Target] = msgspec.field(default_factory=list)  # dropped once the job ends
+    total: int = 0
     done: int = 0  # targets[:done] have been handled
     complete: int = 0
     failure: int = 0
@@ -153,6 +154,7 @@ class BatchOperations:
             query=req.visibility_query,
             executions=[Target(e.workflow_id, e.run_id) for e in req.executions],
             targets=targets,
+            total=len(targets),
             rps=req.max_operations_per_second or DEFAULT_RPS,
         )
         await self._save(ns.id, record)
@@ -168,9 +170,8 @@ class BatchOperations:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        record.state, record.close_time = FAILED, self.clock()
         record.reason = reason or record.reason
-        await self._save(ns.id, record)
+        await self._finish(ns.id, record, FAILED)
 
     def describe(self, ns: NamespaceRef, job_id: str) -> DescribeBatchOperationResponse:
         record = self._job(ns, job_id)
@@ -178,7 +179,7 @@ class BatchOperations:
             operation_type=record.operation_type,  # type: ignore[arg-type]
             job_id=record.job_id,
             state=record.state,  # type: ignore[arg-type]
-            total_operation_count=len(record.targets),
+            total_operation_count=record.total,
             complete_operation_count=record.complete,
             failure_operation_count=record.failure,
             identity=record.identity,
@@ -257,7 +258,12 @@ class BatchOperations:
             record.done += 1
             if record.done % SAVE_EVERY == 0:
                 await self._save(namespace_id, record)
-        record.state, record.close_time = COMPLETED, self.clock()
+        await self._finish(namespace_id, record, COMPLETED)
+
+    async def _finish(self, namespace_id: str, record: BatchRecord, state: int) -> None:
+        """An ended job keeps its counts, not its target list (up to 100 000 keys, which every
+        start-up would otherwise load again)."""
+        record.state, record.close_time, record.targets = state, self.clock(), []
         await self._save(namespace_id, record)
 
     async def _apply(self, namespace_id: str, record: BatchRecord, target: Target) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import grpc
 from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.workflow.v1 import WorkflowExecutionInfo
 from temporalio.api.workflowservice.v1 import (
     CountWorkflowExecutionsRequest,
     CountWorkflowExecutionsResponse,
@@ -23,7 +24,7 @@ from temporalio.api.workflowservice.v1 import (
     service_pb2_grpc,
 )
 
-from engine.frontend.errors import rpc
+from engine.frontend.errors import invalid, rpc
 from engine.frontend.namespaces import NamespaceRegistry
 from engine.visibility.attributes import PREDEFINED_ATTRIBUTES, STATUS_NAMES, SYSTEM_ATTRIBUTES
 from engine.visibility.listing import Visibility
@@ -39,20 +40,14 @@ class VisibilityRpcs(service_pb2_grpc.WorkflowServiceServicer):
     async def ListWorkflowExecutions(  # type: ignore[override]
         self, request: ListWorkflowExecutionsRequest, context: Context
     ) -> ListWorkflowExecutionsResponse:
-        ns = await self.namespaces.ref(request.namespace)
-        infos, token = await self.visibility.list(
-            ns.id, request.query, page_size=request.page_size, page_token=request.next_page_token
-        )
+        infos, token = await self._list(request.namespace, request.query, request.page_size, request.next_page_token)
         return ListWorkflowExecutionsResponse(executions=infos, next_page_token=token)
 
     @rpc
     async def ScanWorkflowExecutions(  # type: ignore[override]
         self, request: ScanWorkflowExecutionsRequest, context: Context
     ) -> ScanWorkflowExecutionsResponse:
-        ns = await self.namespaces.ref(request.namespace)
-        infos, token = await self.visibility.list(
-            ns.id, request.query, page_size=request.page_size, page_token=request.next_page_token
-        )
+        infos, token = await self._list(request.namespace, request.query, request.page_size, request.next_page_token)
         return ScanWorkflowExecutionsResponse(executions=infos, next_page_token=token)
 
     @rpc
@@ -66,14 +61,8 @@ class VisibilityRpcs(service_pb2_grpc.WorkflowServiceServicer):
     async def ListOpenWorkflowExecutions(  # type: ignore[override]
         self, request: ListOpenWorkflowExecutionsRequest, context: Context
     ) -> ListOpenWorkflowExecutionsResponse:
-        ns = await self.namespaces.ref(request.namespace)
-        conditions = ["ExecutionStatus = 'Running'"]
-        params: list[str] = []
-        if request.HasField("start_time_filter"):
-            conditions.append(_time_range("StartTime", request.start_time_filter))
-        _identity_filters(request, conditions, params)
-        infos, token = await self.visibility.list(
-            ns.id, _join(conditions, params), page_size=request.maximum_page_size, page_token=request.next_page_token
+        infos, token = await self._list(
+            request.namespace, _older_query(request, closed=False), request.maximum_page_size, request.next_page_token
         )
         return ListOpenWorkflowExecutionsResponse(executions=infos, next_page_token=token)
 
@@ -81,23 +70,16 @@ class VisibilityRpcs(service_pb2_grpc.WorkflowServiceServicer):
     async def ListClosedWorkflowExecutions(  # type: ignore[override]
         self, request: ListClosedWorkflowExecutionsRequest, context: Context
     ) -> ListClosedWorkflowExecutionsResponse:
-        ns = await self.namespaces.ref(request.namespace)
-        conditions = ["ExecutionStatus != 'Running'"]
-        params: list[str] = []
-        if request.HasField("start_time_filter"):  # as Temporal: for closed runs it bounds the close time
-            conditions.append(_time_range("CloseTime", request.start_time_filter))
-        _identity_filters(request, conditions, params)
-        if request.HasField("status_filter") and request.status_filter.status:
-            name = STATUS_NAMES.get(int(request.status_filter.status))
-            if name is None:
-                from engine.frontend.errors import invalid
-
-                raise invalid(f"invalid status filter: {request.status_filter.status}")
-            conditions.append(f"ExecutionStatus = '{name}'")
-        infos, token = await self.visibility.list(
-            ns.id, _join(conditions, params), page_size=request.maximum_page_size, page_token=request.next_page_token
+        infos, token = await self._list(
+            request.namespace, _older_query(request, closed=True), request.maximum_page_size, request.next_page_token
         )
         return ListClosedWorkflowExecutionsResponse(executions=infos, next_page_token=token)
+
+    async def _list(
+        self, namespace: str, query: str, page_size: int, page_token: bytes
+    ) -> tuple[list[WorkflowExecutionInfo], bytes]:
+        ns = await self.namespaces.ref(namespace)
+        return await self.visibility.list(ns.id, query, page_size=page_size, page_token=page_token)
 
     async def GetSearchAttributes(  # type: ignore[override]
         self, request: GetSearchAttributesRequest, context: Context
@@ -108,27 +90,29 @@ class VisibilityRpcs(service_pb2_grpc.WorkflowServiceServicer):
         return response
 
 
-def _time_range(name: str, time_filter: Any) -> str:
-    earliest = time_filter.earliest_time.ToNanoseconds() if time_filter.HasField("earliest_time") else 0
-    latest = time_filter.latest_time.ToNanoseconds() if time_filter.HasField("latest_time") else 2**63 - 1
-    return f"{name} BETWEEN {int(earliest)} AND {int(latest)}"
-
-
-def _identity_filters(request: Any, conditions: list[str], params: list[str]) -> None:
-    """The execution or type filter of the older listings, as List Filter conditions whose
-    values are quoted by `_join` (never pasted raw)."""
+def _older_query(request: Any, *, closed: bool) -> str:
+    """The List Filter an older listing's filters amount to. For closed runs the start-time filter
+    bounds the close time, as in Temporal. Values are quoted by `_quote`, never pasted raw."""
+    conditions = ["ExecutionStatus != 'Running'" if closed else "ExecutionStatus = 'Running'"]
+    if request.HasField("start_time_filter"):
+        time_filter = request.start_time_filter
+        earliest = time_filter.earliest_time.ToNanoseconds() if time_filter.HasField("earliest_time") else 0
+        latest = time_filter.latest_time.ToNanoseconds() if time_filter.HasField("latest_time") else 2**63 - 1
+        conditions.append(f"{'CloseTime' if closed else 'StartTime'} BETWEEN {int(earliest)} AND {int(latest)}")
     which = request.WhichOneof("filters")
     if which == "execution_filter":
-        conditions.append("WorkflowId = {}")
-        params.append(request.execution_filter.workflow_id)
+        conditions.append("WorkflowId = " + _quote(request.execution_filter.workflow_id))
         if request.execution_filter.run_id:
-            conditions.append("RunId = {}")
-            params.append(request.execution_filter.run_id)
+            conditions.append("RunId = " + _quote(request.execution_filter.run_id))
     elif which == "type_filter":
-        conditions.append("WorkflowType = {}")
-        params.append(request.type_filter.name)
+        conditions.append("WorkflowType = " + _quote(request.type_filter.name))
+    elif which == "status_filter" and request.status_filter.status:
+        name = STATUS_NAMES.get(int(request.status_filter.status))
+        if name is None:
+            raise invalid(f"invalid status filter: {request.status_filter.status}")
+        conditions.append(f"ExecutionStatus = '{name}'")
+    return " AND ".join(conditions)
 
 
-def _join(conditions: list[str], params: list[str]) -> str:
-    quoted = ["'" + value.replace("\\", "\\\\").replace("'", "''") + "'" for value in params]
-    return " AND ".join(conditions).format(*quoted)
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"

@@ -18,12 +18,12 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceResponse
 
 from engine.history.cache import WorkflowCache
 from engine.persistence.store import Store
+from engine.visibility.attributes import NANOS
 
 log = logging.getLogger("engine.retention")
 
 BATCH = 100
 DEFAULT_INTERVAL = 60.0
-NANOS = 1_000_000_000
 
 
 class RetentionSweeper:

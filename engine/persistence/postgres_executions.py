@@ -224,13 +224,8 @@ async def remove_search_attributes(conn: Connection, namespace_id: str, names: S
 async def delete_closed_runs(conn: Connection, namespace_id: str, closed_before: int, limit: int) -> list[ExecutionKey]:
     rows = await conn.fetch(postgres(SELECT_EXPIRED), namespace_id, closed_before, limit)
     keys = [ExecutionKey(namespace_id, row[0], row[1]) for row in rows]
-    if not keys:
-        return []
-    async with conn.transaction():
-        for sql in DELETE_RUN:
-            await conn.executemany(postgres(sql), [key_params(key) for key in keys])
-        for sql in DELETE_RUN_VISIBILITY:
-            await conn.executemany(postgres(sql), [(namespace_id, key.run_id) for key in keys])
+    if keys:
+        await _delete_runs(conn, keys)
     return keys
 
 
@@ -271,8 +266,13 @@ async def list_batches(conn: Connection, after: tuple[str, str] | None, limit: i
 
 
 async def delete_run(conn: Connection, key: ExecutionKey) -> None:
+    await _delete_runs(conn, [key])
+
+
+async def _delete_runs(conn: Connection, keys: Sequence[ExecutionKey]) -> None:
+    """Every row of these closed runs (state, history, current row, visibility), one transaction."""
     async with conn.transaction():
         for sql in DELETE_RUN:
-            await conn.execute(postgres(sql), *key_params(key))
+            await conn.executemany(postgres(sql), [key_params(key) for key in keys])
         for sql in DELETE_RUN_VISIBILITY:
-            await conn.execute(postgres(sql), key.namespace_id, key.run_id)
+            await conn.executemany(postgres(sql), [(key.namespace_id, key.run_id) for key in keys])

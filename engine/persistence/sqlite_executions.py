@@ -208,20 +208,8 @@ def delete_closed_runs(
     their history and visibility rows, in one transaction; returns their keys."""
     rows = conn.execute(SELECT_EXPIRED, (namespace_id, closed_before, limit)).fetchall()
     keys = [ExecutionKey(namespace_id, row[0], row[1]) for row in rows]
-    if not keys:
-        return []
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for key in keys:
-            for sql in DELETE_RUN:
-                conn.execute(sql, key_params(key))
-            for sql in DELETE_RUN_VISIBILITY:
-                conn.execute(sql, (namespace_id, key.run_id))
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+    if keys:
+        _delete_runs(conn, keys)
     return keys
 
 
@@ -267,12 +255,18 @@ def list_batches(conn: sqlite3.Connection, after: tuple[str, str] | None, limit:
 
 
 def delete_run(conn: sqlite3.Connection, key: ExecutionKey) -> None:
+    _delete_runs(conn, [key])
+
+
+def _delete_runs(conn: sqlite3.Connection, keys: Sequence[ExecutionKey]) -> None:
+    """Every row of these closed runs (state, history, current row, visibility), one transaction."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for sql in DELETE_RUN:
-            conn.execute(sql, key_params(key))
-        for sql in DELETE_RUN_VISIBILITY:
-            conn.execute(sql, (key.namespace_id, key.run_id))
+        for key in keys:
+            for sql in DELETE_RUN:
+                conn.execute(sql, key_params(key))
+            for sql in DELETE_RUN_VISIBILITY:
+                conn.execute(sql, (key.namespace_id, key.run_id))
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

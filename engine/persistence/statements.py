@@ -174,7 +174,7 @@ SELECT_BATCHES_AFTER: LiteralString = (
 
 
 def numbered(sql: LiteralString) -> LiteralString:
-    """`postgres()` for statements built per request (not cached)."""
+    """`?` placeholders → `$1, $2, …`; uncached, for statements built per request."""
     parts = sql.split("?")
     out = parts[0]
     for n, part in enumerate(parts[1:], start=1):
@@ -185,12 +185,8 @@ def numbered(sql: LiteralString) -> LiteralString:
 @cache
 def postgres(sql: LiteralString) -> LiteralString:
     """The same statement with PostgreSQL's numbered placeholders ($1, $2, …) instead of `?`
-    (none of our SQL contains a literal '?')."""
-    parts = sql.split("?")
-    numbered = parts[0]
-    for n, part in enumerate(parts[1:], start=1):
-        numbered += f"${n}" + part
-    return numbered
+    (none of our SQL contains a literal '?'); cached, for the fixed statements."""
+    return numbered(sql)
 
 
 def is_simple(t: Transition) -> bool:

@@ -246,8 +246,7 @@ class ScheduleApi:
             action.start_workflow_result.workflow_id = result.workflow_id
             action.start_workflow_result.run_id = result.run_id
             info.recent_actions.append(action)
-        state = entry.schedule.state
-        if not (state.limited_actions and state.remaining_actions <= 0):  # paused ones too, as Temporal
+        if not self.scheduler.out_of_actions(entry):  # paused ones too, as Temporal
             after = to_datetime(max(record.last_processed, self.clock()))
             for _ in range(FUTURE_ACTION_TIMES):
                 upcoming = entry.spec.next_time(after)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -26,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from temporalio.api.common.v1 import Payload, SearchAttributes
+from temporalio.api.common.v1 import SearchAttributes
 from temporalio.api.enums.v1 import ScheduleOverlapPolicy, WorkflowExecutionStatus, WorkflowIdReusePolicy
 from temporalio.api.schedule.v1 import Schedule
 from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
@@ -47,6 +46,7 @@ from engine.schedules.state import (
     encode_record,
 )
 from engine.timers.timer_queue import TimerQueue
+from engine.visibility.attributes import SaType, typed_payload
 
 log = logging.getLogger("engine.schedules")
 
@@ -177,9 +177,13 @@ class Scheduler:
             self._timers.schedule(when, (entry.namespace_id, entry.schedule_id, entry.generation))
 
     @staticmethod
-    def acting(entry: ScheduleEntry) -> bool:
+    def out_of_actions(entry: ScheduleEntry) -> bool:
         state = entry.schedule.state
-        return not state.paused and not (state.limited_actions and state.remaining_actions <= 0)
+        return state.limited_actions and state.remaining_actions <= 0
+
+    @classmethod
+    def acting(cls, entry: ScheduleEntry) -> bool:
+        return not entry.schedule.state.paused and not cls.out_of_actions(entry)
 
     # --- the passing of time --------------------------------------------------------------
 
@@ -315,9 +319,9 @@ class Scheduler:
             req.continued_failure.MergeFromString(record.continued_failure)
         attributes = SearchAttributes()
         attributes.CopyFrom(action.search_attributes)
-        attributes.indexed_fields["TemporalScheduledById"].CopyFrom(_keyword(entry.schedule_id, "Keyword"))
+        attributes.indexed_fields["TemporalScheduledById"].CopyFrom(typed_payload(entry.schedule_id, SaType.KEYWORD))
         start_time = to_datetime(nominal).strftime("%Y-%m-%dT%H:%M:%SZ")
-        attributes.indexed_fields["TemporalScheduledStartTime"].CopyFrom(_keyword(start_time, "Datetime"))
+        attributes.indexed_fields["TemporalScheduledStartTime"].CopyFrom(typed_payload(start_time, SaType.DATETIME))
         req.search_attributes.CopyFrom(attributes)
         try:
             run_id, _ = await self.history.start_workflow(entry.ns, req)
@@ -415,7 +419,3 @@ class Scheduler:
                 break
             start = record.buffered.pop(0)
             await self._start(entry, start.nominal, self.clock(), manual=start.manual)
-
-
-def _keyword(value: str, type_label: str) -> Payload:
-    return Payload(metadata={"encoding": b"json/plain", "type": type_label.encode()}, data=json.dumps(value).encode())

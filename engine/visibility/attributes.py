@@ -3,7 +3,7 @@ workflow may set, and the values of custom ones decoded from their payloads.
 
 A search attribute's value travels as a `json/plain` payload (the SDKs also put its type in the
 payload's `type` metadata). `decode_values` turns one into the typed Python values the store
-indexes; `encode_value` makes the payload the engine answers with.
+indexes; `typed_payload` makes a payload the engine answers with.
 """
 
 from __future__ import annotations
@@ -240,18 +240,9 @@ def indexed_text(text: str) -> str:
     return " " + " ".join(text_tokens(text)) + " "
 
 
-def encode_value(attribute: Attribute, values: list[Indexed]) -> Payload:
-    """The payload the engine answers with for stored values (its `type` metadata set)."""
-    kind = attribute.type
-    if kind is SaType.KEYWORD_LIST:
-        value: object = list(values)
-    elif kind is SaType.DATETIME:
-        value = format_datetime(int(values[0]))
-    elif kind is SaType.BOOL:
-        value = bool(values[0])
-    else:
-        value = values[0]
+def typed_payload(value: object, sa_type: SaType) -> Payload:
+    """A `json/plain` payload with its search-attribute `type` metadata, as the engine answers."""
     return Payload(
-        metadata={"encoding": b"json/plain", "type": kind.label.encode()},
+        metadata={"encoding": b"json/plain", "type": sa_type.label.encode()},
         data=json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode(),
     )

@@ -16,6 +16,7 @@ from engine.visibility.attributes import (
     MAX_KEYS,
     MAX_TOTAL_BYTES,
     MAX_VALUE_BYTES,
+    NANOS,
     PREDEFINED_ATTRIBUTES,
     SYSTEM_ATTRIBUTES,
     Attribute,
@@ -25,8 +26,6 @@ from engine.visibility.attributes import (
     indexed_text,
     is_null_payload,
 )
-
-NANOS = 1_000_000_000
 
 
 def attribute_of(name: str, custom: Mapping[str, SaType]) -> Attribute | None:

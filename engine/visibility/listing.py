@@ -11,13 +11,13 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from temporalio.api.common.v1 import Memo, Payload, SearchAttributes
+from temporalio.api.common.v1 import Memo, SearchAttributes
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.workflow.v1 import WorkflowExecutionInfo
 from temporalio.api.workflowservice.v1 import CountWorkflowExecutionsResponse
 
 from engine.persistence.store import Store
-from engine.visibility.attributes import NANOS, PREDEFINED_ATTRIBUTES, STATUS_NAMES, SaType
+from engine.visibility.attributes import PREDEFINED_ATTRIBUTES, STATUS_NAMES, SaType, typed_payload
 from engine.visibility.bind import BoundQuery, bind
 from engine.visibility.query import QueryError, parse
 from engine.visibility.registry import SearchAttributeRegistry
@@ -75,7 +75,7 @@ class Visibility:
             return response
         for status, count in rows:
             group = response.groups.add()
-            group.group_values.append(_json_payload(STATUS_NAMES.get(int(status), str(status)), "Keyword"))
+            group.group_values.append(typed_payload(STATUS_NAMES.get(int(status), str(status)), SaType.KEYWORD))
             group.count = int(count)
             response.count += int(count)
         return response
@@ -140,13 +140,3 @@ def typed(search_attributes: SearchAttributes, types: Mapping[str, SaType]) -> S
         if sa_type is not None:
             payload.metadata["type"] = sa_type.label.encode()
     return search_attributes
-
-
-def _json_payload(value: object, type_label: str) -> Payload:
-    return Payload(
-        metadata={"encoding": b"json/plain", "type": type_label.encode()},
-        data=json.dumps(value).encode(),
-    )
-
-
-__all__ = ["NANOS", "PageTokenError", "Visibility", "execution_info"]
