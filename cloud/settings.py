@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",
     "cloud",
     "accounts",
     "namespaces",
@@ -98,6 +99,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
 ]
 
 ROOT_URLCONF = "cloud.urls"
@@ -138,6 +140,29 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Sundial] "
+# Login throttling (allauth's rate limits, kept in the cache: Redis when REDIS_URL is set).
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": env.str("LOGIN_FAILED_RATE_LIMIT", default="5/5m/ip,5/5m/key"),
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "confirm_email": "1/3m/key",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Sundial"
+USERSESSIONS_TRACK_ACTIVITY = True
+
+# Secrets derived from SECRET_KEY unless given: the pepper of API-key and invitation digests,
+# and the key of the audit log's hash chain (rotating either invalidates keys / the chain).
+API_KEY_PEPPER = env.str("API_KEY_PEPPER", default="") or f"sundial-api-key:{SECRET_KEY}"
+AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default="") or f"sundial-audit-chain:{SECRET_KEY}"
+INVITATION_TTL_SECONDS = env.int("INVITATION_TTL_SECONDS", default=7 * 24 * 3600)
+# The address people reach the web app at, used in e-mailed links.
+SUNDIAL_PUBLIC_URL = env.str("SUNDIAL_PUBLIC_URL", default="") or (
+    f"http://{env.str('SUNDIAL_WEB_HOST', default='127.0.0.1')}:{env.int('SUNDIAL_WEB_PORT', default=8000)}"
+)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -161,8 +186,18 @@ if _email["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend"
 vars().update(_email)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Sundial <noreply@localhost>")
 
-# Channels: Redis when REDIS_URL is set, otherwise the in-process layer.
+# Channels and the cache: Redis when REDIS_URL is set, otherwise in-process.
 REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CHANNELS_PREFIX", default="sundial"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {

@@ -1,0 +1,53 @@
+"""Small rules every service shares: optimistic concurrency and bumping versions."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from django.db.models import F
+
+from accounts.errors import InvalidInput, StaleResourceVersion
+
+
+class Versioned(Protocol):
+    pk: int
+    resource_version: int
+
+
+def check_version(obj: Versioned, resource_version: str | None, what: str) -> None:
+    """``None`` skips the check (pages that do not carry a version); otherwise it must match."""
+    if resource_version is None:
+        return
+    text = resource_version.strip()
+    if not text:
+        raise InvalidInput(f"resource_version is required to change the {what}")
+    if text != str(obj.resource_version):
+        raise StaleResourceVersion(
+            f"the {what} has changed since resource_version {text!r} (now {obj.resource_version}); read it again"
+        )
+
+
+def bump_version(obj: Versioned) -> None:
+    type(obj).objects.filter(pk=obj.pk).update(resource_version=F("resource_version") + 1)  # type: ignore[attr-defined]
+    obj.resource_version += 1
+
+
+NAMESPACE_NAME_RULE = "2–39 characters: lowercase letters, digits and '-', starting with a letter"
+
+
+def namespace_name(account_id: str, namespace: str) -> str:
+    """A namespace of ``account_id`` given as ``name`` or as its id ``name.<account id>``.
+
+    A namespace id of another account is NotFound; a malformed name is InvalidInput.
+    """
+    import re
+
+    from accounts.errors import NotFound
+
+    text = namespace.strip()
+    name, dot, owner = text.partition(".")
+    if dot and owner != account_id:
+        raise NotFound(f"namespace {text!r} not found")
+    if not re.fullmatch(r"[a-z][a-z0-9-]{1,38}", name):
+        raise InvalidInput(f"namespace {text!r} is not a valid namespace name ({NAMESPACE_NAME_RULE})")
+    return name
