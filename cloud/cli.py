@@ -24,6 +24,7 @@ commands:
   worker    run a Celery worker
   beat      run Celery beat
   demo      create the demo account and print how to sign in
+  audit     the audit log: verify its hash chain, export, apply retention (sundial audit --help)
   manage    Django's manage.py (e.g. sundial manage migrate)
 """
 
@@ -40,6 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return engine_main(rest)
     if command == "manage":
         return run_django_command(["sundial manage", *rest])
+    if command == "audit":
+        return run_django_command(["sundial", "audit", *rest])
     if command == "demo":
         return run_django_command(["sundial manage", "demo_account", *rest])
     if command in {"up", "web", "worker", "beat"}:

@@ -16,3 +16,10 @@ def subprocess_env(tmp_path: Path) -> dict[str, str]:
     env["PYTHONPATH"] = str(ROOT)
     env.pop("DJANGO_SETTINGS_MODULE", None)
     return env
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    """In-process tests hash passwords with a fast hasher (PBKDF2's cost is for production);
+    processes the tests start keep the real settings."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from accounts.errors import FailedPrecondition, InvalidInput, NotFound, PermissionDenied
-from accounts.models import ApiKey, Membership, ServiceAccount
+from accounts.models import Account, ApiKey, Membership, ServiceAccount
 from accounts.permissions import can_create_api_key_for, can_manage_api_key, can_view_api_key, is_admin
 from accounts.principal import API_KEY_PREFIX, Principal, api_key_digest
 from accounts.selectors import active_key_count
@@ -88,7 +88,10 @@ def do_create_api_key(
             if membership is not None:
                 raise PermissionDenied("API keys of a user are created by that user only")
             raise PermissionDenied(f"your role ({principal.role.label}) may not create keys for this service account")
-        if not principal.account.api_key_creation_enabled and not is_admin(principal):
+        creation_enabled = Account.objects.values_list("api_key_creation_enabled", flat=True).get(
+            pk=principal.account.pk
+        )
+        if not creation_enabled and not is_admin(principal):
             raise PermissionDenied("API key creation is switched off for this account; ask an administrator")
         display_name, description = _clean_text(display_name, description)
         expires_at = check_expiry(expires_at)

@@ -7,7 +7,7 @@ more members and service accounts. Every test here runs on the pass's real datab
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -68,5 +68,5 @@ def add_service_account(alice_account: Account) -> Callable[..., Principal]:
     return add
 
 
-def in_days(days: float) -> timezone.datetime:
+def in_days(days: float) -> datetime:
     return timezone.now() + timedelta(days=days)

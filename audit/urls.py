@@ -1,0 +1,7 @@
+"""Audit log pages (``/a/<account_id>/audit/…``)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []
