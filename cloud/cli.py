@@ -21,6 +21,7 @@ commands:
   up        run the engine, the web app, a Celery worker and beat together
   engine    run the engine alone (sundial engine --help)
   web       run the web app (ASGI: HTTP + WebSocket)
+  cloudapi  run the Cloud Ops gRPC API (temporal.api.cloud.cloudservice.v1.CloudService)
   worker    run a Celery worker
   beat      run Celery beat
   demo      create the demo account and print how to sign in
@@ -45,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_django_command(["sundial", "audit", *rest])
     if command == "demo":
         return run_django_command(["sundial manage", "demo_account", *rest])
-    if command in {"up", "web", "worker", "beat"}:
+    if command in {"up", "web", "cloudapi", "worker", "beat"}:
         return _run_component(command, rest)
     print(f"sundial: error: unknown command {command!r}\n\n{USAGE}", end="", file=sys.stderr)
     return 2

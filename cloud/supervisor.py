@@ -1,7 +1,7 @@
 """``sundial up``: every component on one machine under one honcho supervisor.
 
 Before anything starts, the configuration is checked (settings load, the engine database URL
-parses, both ports are free, migrations apply) so that a mistake is reported as one line. Each
+parses, every port is free, migrations apply) so that a mistake is reported as one line. Each
 component runs in its own process group; SIGINT or SIGTERM stops them all, and honcho kills
 what has not stopped within a few seconds, so no process outlives ``sundial up``.
 """
@@ -30,6 +30,8 @@ class UpConfig:
     engine_dev: bool
     web_host: str
     web_port: int
+    cloud_api_host: str
+    cloud_api_port: int
     worker_concurrency: int
 
     @classmethod
@@ -41,6 +43,8 @@ class UpConfig:
             engine_dev=_env_bool("SUNDIAL_ENGINE_DEV", True),
             web_host=os.environ.get("SUNDIAL_WEB_HOST", "127.0.0.1"),
             web_port=_env_port("SUNDIAL_WEB_PORT", 8000),
+            cloud_api_host=os.environ.get("SUNDIAL_CLOUD_API_HOST", "127.0.0.1"),
+            cloud_api_port=_env_port("SUNDIAL_CLOUD_API_PORT", 7243),
             worker_concurrency=_env_int("SUNDIAL_WORKER_CONCURRENCY", 2, minimum=1),
         )
 
@@ -136,6 +140,7 @@ def component_commands(config: UpConfig) -> dict[str, str]:
     return {
         "engine": f"exec {python} {shlex.join(engine)}",
         "web": f"exec {python} -m cloud.cli web",
+        "cloudapi": f"exec {python} -m cloud.cli cloudapi",
         "worker": f"exec {python} -m cloud.cli worker",
         "beat": f"exec {python} -m cloud.cli beat",
     }
@@ -149,6 +154,7 @@ def run_up(*, migrate: bool = True) -> int:
     _check_engine_db(config.engine_db_url)
     ensure_port_free(config.engine_host, config.engine_port, "engine")
     ensure_port_free(config.web_host, config.web_port, "web")
+    ensure_port_free(config.cloud_api_host, config.cloud_api_port, "Cloud Ops API")
     if migrate:
         apply_migrations()
 
@@ -156,6 +162,7 @@ def run_up(*, migrate: bool = True) -> int:
 
     print(f"sundial: engine  gRPC  {config.engine_host}:{config.engine_port}  (store {_redact(config.engine_db_url)})")
     print(f"sundial: web     http://{config.web_host}:{config.web_port}/  (HTTP + WebSocket)")
+    print(f"sundial: cloudapi gRPC  {config.cloud_api_host}:{config.cloud_api_port}  (Cloud Ops API)")
     print(f"sundial: worker  Celery, broker {_redact(settings.CELERY_BROKER_URL)}")
     print("sundial: beat    Celery beat, schedule in the control-plane database")
     sys.stdout.flush()
@@ -165,6 +172,8 @@ def run_up(*, migrate: bool = True) -> int:
         PYTHONUNBUFFERED="1",
         SUNDIAL_WEB_HOST=config.web_host,
         SUNDIAL_WEB_PORT=str(config.web_port),
+        SUNDIAL_CLOUD_API_HOST=config.cloud_api_host,
+        SUNDIAL_CLOUD_API_PORT=str(config.cloud_api_port),
         SUNDIAL_ENGINE_ADDRESS=env.get("SUNDIAL_ENGINE_ADDRESS") or f"{config.engine_host}:{config.engine_port}",
     )
     manager = Manager()
@@ -185,6 +194,11 @@ def exec_component(name: str) -> NoReturn:
         port = _env_port("SUNDIAL_WEB_PORT", 8000)
         ensure_port_free(host, port, "web")
         argv = ["-m", "daphne", "-b", host, "-p", str(port), "--proxy-headers", "cloud.asgi:application"]
+    elif name == "cloudapi":
+        host = os.environ.get("SUNDIAL_CLOUD_API_HOST", "127.0.0.1")
+        port = _env_port("SUNDIAL_CLOUD_API_PORT", 7243)
+        ensure_port_free(host, port, "Cloud Ops API")
+        argv = ["-m", "cloudapi", "--host", host, "--port", str(port)]
     elif name == "worker":
         concurrency = _env_int("SUNDIAL_WORKER_CONCURRENCY", 2, minimum=1)
         argv = ["-m", "celery", "-A", "cloud", "worker", "-l", "INFO", "-c", str(concurrency), "-n", "sundial@%h"]

@@ -28,13 +28,14 @@ async def _engine_system_info(port: int) -> tuple[str, bool]:
 
 
 def test_up_serves_web_and_engine_then_stops_every_process(subprocess_env: dict[str, str], tmp_path: Path) -> None:
-    web_port, engine_port = free_port(), free_port()
+    web_port, engine_port, cloud_api_port = free_port(), free_port(), free_port()
     with process_databases(tmp_path / "var") as databases:
         env = {
             **subprocess_env,
             **databases,
             "SUNDIAL_WEB_PORT": str(web_port),
             "SUNDIAL_ENGINE_PORT": str(engine_port),
+            "SUNDIAL_CLOUD_API_PORT": str(cloud_api_port),
         }
         log = tmp_path / "up.log"
         with log.open("wb") as out:
@@ -78,3 +79,4 @@ def test_up_serves_web_and_engine_then_stops_every_process(subprocess_env: dict[
         output = log.read_text()
     assert f"127.0.0.1:{engine_port}" in output
     assert f"http://127.0.0.1:{web_port}/" in output
+    assert f"127.0.0.1:{cloud_api_port}  (Cloud Ops API)" in output

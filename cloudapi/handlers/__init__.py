@@ -1,0 +1,1 @@
+"""One module per resource: functions ``(principal, request) -> response`` over the services."""
