@@ -126,7 +126,7 @@ def do_create_api_key(
 
 def _lock(principal: Principal, key_id: str) -> ApiKey:
     key = (
-        ApiKey.objects.select_for_update()
+        ApiKey.objects.select_for_update(of=("self",))
         .select_related("owner_service_account", "owner_membership")
         .filter(account=principal.account, key_id=key_id)
         .first()
