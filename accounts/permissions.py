@@ -99,6 +99,11 @@ def require_grant_role(principal: Principal, role: Role) -> None:
         raise PermissionDenied(f"your role ({principal.role.label}) may not grant the role {role.label}")
 
 
+def can_transfer_ownership(principal: Principal) -> bool:
+    """Handing over the account: only a person who is its Account Owner."""
+    return principal.role == Role.OWNER and principal.membership is not None
+
+
 def can_change_member(principal: Principal, member: Membership) -> bool:
     """Changing or removing a member: admins may, but only an Owner touches another Owner."""
     if not can(principal, Action.MANAGE_USERS):

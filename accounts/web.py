@@ -14,6 +14,9 @@ from accounts.principal import Principal, principal_for_user
 
 # The account a signed-in user last worked in; the home page sends them back there.
 SESSION_ACCOUNT_KEY = "sundial_account_id"
+# The token of the invitation a signed-out visitor opened: sign-up then joins that account
+# instead of creating an organisation, and the home page sends them back to accept it.
+SESSION_INVITATION_KEY = "sundial_invitation_token"
 
 
 def client_ip(request: HttpRequest) -> str:

@@ -55,8 +55,11 @@ def test_demo_owner_signs_in_and_sees_the_account(web: tuple[str, dict[str, str]
         page.get_by_label("Email").fill(login["e-mail"])
         page.get_by_label("Password").fill(login["password"])
         page.get_by_role("button", name="Sign In").click()
-        expect(page.get_by_text(f"You are signed in as {login['e-mail']}")).to_be_visible()
-        expect(page.get_by_role("listitem")).to_have_text(re.compile(r"Demo [a-z0-9]{5} — Account Owner"))
+        # Home sends a member to their account's pages.
+        expect(page).to_have_url(re.compile(rf"{url}/a/[a-z0-9]{{5}}/settings/$"))
+        expect(page.get_by_role("heading", name="Demo")).to_be_visible()
+        expect(page.locator(".facts")).to_contain_text("Account Owner")
+        expect(page.get_by_text(f"Successfully signed in as {login['e-mail']}")).to_be_visible()
         browser.close()
 
 

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from accounts.errors import InvalidInput
 from accounts.models import Account, Membership, Role, User
 from accounts.services import do_create_account
 
@@ -31,7 +32,7 @@ def test_demo_creates_an_account_whose_owner_signs_in(client: Client, settings, 
 
     response = client.post("/accounts/login/", {"login": login["e-mail"], "password": login["password"]})
     assert response.status_code == 302
-    page = client.get("/")
+    page = client.get("/", follow=True)  # home sends a member to their account
     assert membership.account.account_id in page.content.decode()
 
 
@@ -62,7 +63,7 @@ def test_wrong_password_does_not_sign_in(client: Client, settings, tmp_path) -> 
 
 def test_an_account_needs_a_name() -> None:
     owner = User.objects.create_user("alice@example.com", "pw-alice-123")
-    with pytest.raises(ValueError, match="needs a name"):
+    with pytest.raises(InvalidInput, match="needs a name"):
         do_create_account(owner=owner, name="   ")
     assert not Account.objects.exists()
 

@@ -167,21 +167,31 @@ def invitation_for_token(token: str) -> Invitation:
     return invitation
 
 
+def check_acceptable(invitation: Invitation, user: User | None) -> None:
+    """Raise why ``invitation`` cannot be accepted (by ``user``; ``None`` checks only its state).
+
+    The accept page calls this to explain a link before anyone presses Accept.
+    """
+    if invitation.revoked_at is not None:
+        raise FailedPrecondition("this invitation has been revoked")
+    if invitation.accepted_at is not None:
+        raise FailedPrecondition("this invitation has already been accepted")
+    if invitation.expires_at <= timezone.now():
+        raise FailedPrecondition("this invitation has expired; ask for a new one")
+    if user is None:
+        return
+    if user.email.lower() != invitation.email.lower():
+        raise PermissionDenied(f"this invitation is for {invitation.email}; sign in with that address")
+    if Membership.objects.filter(account=invitation.account, user=user).exists():
+        raise AlreadyExists("you are already a member of this account")
+
+
 def do_accept_invitation(user: User, *, token: str, client_ip: str = "") -> Membership:
     """The signed-in ``user`` accepts: the membership takes the invitation's id, role and grants."""
     invitation = invitation_for_token(token)
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().select_related("account").get(pk=invitation.pk)
-        if invitation.revoked_at is not None:
-            raise FailedPrecondition("this invitation has been revoked")
-        if invitation.accepted_at is not None:
-            raise FailedPrecondition("this invitation has already been accepted")
-        if invitation.expires_at <= timezone.now():
-            raise FailedPrecondition("this invitation has expired; ask for a new one")
-        if user.email.lower() != invitation.email.lower():
-            raise PermissionDenied(f"this invitation is for {invitation.email}; sign in with that address")
-        if Membership.objects.filter(account=invitation.account, user=user).exists():
-            raise AlreadyExists("you are already a member of this account")
+        check_acceptable(invitation, user)
         membership = Membership.objects.create(
             public_id=invitation.public_id, account=invitation.account, user=user, role=invitation.role
         )
