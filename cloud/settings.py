@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -72,6 +73,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # allauth.usersessions' session list uses naturaltime
     "channels",
     "rest_framework",
     "drf_spectacular",
@@ -136,11 +138,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_REDIRECT_URL = "/"
+# Sign-up (accounts.forms) asks for the organisation to create; the adapter answers exhausted
+# sign-in attempts with allauth's 429 page.
+ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupForm"
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")
 ACCOUNT_UNIQUE_EMAIL = True
+# Off by default: signing up with a taken e-mail is refused with a clear message (what people
+# expect of a console) at the cost of revealing that the address has an account. On, allauth
+# answers as if the sign-up worked and mails the address's owner instead.
+ACCOUNT_PREVENT_ENUMERATION = env.bool("ACCOUNT_PREVENT_ENUMERATION", default=False)
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Sundial] "
 # Login throttling (allauth's rate limits, kept in the cache: Redis when REDIS_URL is set).
@@ -152,6 +162,8 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Sundial"
+# Accept the code of the previous and next 30-second step too: phones' clocks drift.
+MFA_TOTP_TOLERANCE = 1
 USERSESSIONS_TRACK_ACTIVITY = True
 
 # Secrets derived from SECRET_KEY unless given: the pepper of API-key and invitation digests,
@@ -161,7 +173,7 @@ AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default="") or f"sundial-audit-chai
 INVITATION_TTL_SECONDS = env.int("INVITATION_TTL_SECONDS", default=7 * 24 * 3600)
 # The address people reach the web app at, used in e-mailed links.
 SUNDIAL_PUBLIC_URL = env.str("SUNDIAL_PUBLIC_URL", default="") or (
-    f"http://{env.str('SUNDIAL_WEB_HOST', default='127.0.0.1')}:{env.int('SUNDIAL_WEB_PORT', default=8000)}"
+    f"http://{env.str('SUNDIAL_WEB_HOST', default='127.0.0.1')}:{env.str('SUNDIAL_WEB_PORT', default='8000')}"
 )
 
 LANGUAGE_CODE = "en-us"
@@ -180,10 +192,11 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-_email = environ.Env.email_url_config(env.str("EMAIL_URL", default="") or f"filemail://{DATA_DIR / 'mail'}")
+# django-environ drops the first "/" after "filemail://": an absolute path needs one more.
+_email = environ.Env.email_url_config(env.str("EMAIL_URL", default="") or f"filemail:///{DATA_DIR / 'mail'}")
+vars().update(_email)
 if _email["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend":
     EMAIL_FILE_PATH = str(_email.get("EMAIL_FILE_PATH") or DATA_DIR / "mail")
-vars().update(_email)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Sundial <noreply@localhost>")
 
 # Channels and the cache: Redis when REDIS_URL is set, otherwise in-process.
@@ -232,6 +245,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# Periodic tasks, declared here: beat's DatabaseScheduler copies them into its tables at start.
+CELERY_BEAT_SCHEDULE = {
+    "audit-retention": {"task": "audit.apply_retention", "schedule": crontab(minute=17, hour=3)},
+}
 
 # The engine this control plane provisions and reads through.
 SUNDIAL_ENGINE_ADDRESS = env.str("SUNDIAL_ENGINE_ADDRESS", default="") or (

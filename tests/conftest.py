@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -23,3 +24,13 @@ def _fast_password_hashing(settings) -> None:
     """In-process tests hash passwords with a fast hasher (PBKDF2's cost is for production);
     processes the tests start keep the real settings."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(settings) -> None:
+    """Each in-process test gets its own cache key space (local memory, or Redis on the second
+    pass), so that rate-limit counters such as allauth's failed sign-ins — counted per client
+    address, and every test client is 127.0.0.1 — never carry over between tests or xdist workers."""
+    default = dict(settings.CACHES["default"])
+    default["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = {**settings.CACHES, "default": default}
