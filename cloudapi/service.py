@@ -26,6 +26,7 @@ IMPLEMENTED = (
     "CreateServiceAccount",
     "UpdateServiceAccount",
     "DeleteServiceAccount",
+    "SetServiceAccountNamespaceAccess",
     "GetApiKeys",
     "GetApiKey",
     "CreateApiKey",
@@ -96,6 +97,11 @@ class CloudService(CloudServiceServicer):
         self, request: rr.DeleteServiceAccountRequest, context: grpc.ServicerContext
     ) -> rr.DeleteServiceAccountResponse:
         return serve(context, service_accounts.delete_service_account, request)
+
+    def SetServiceAccountNamespaceAccess(
+        self, request: rr.SetServiceAccountNamespaceAccessRequest, context: grpc.ServicerContext
+    ) -> rr.SetServiceAccountNamespaceAccessResponse:
+        return serve(context, service_accounts.set_service_account_namespace_access, request)
 
     def GetApiKeys(self, request: rr.GetApiKeysRequest, context: grpc.ServicerContext) -> rr.GetApiKeysResponse:
         return serve(context, api_keys.get_api_keys, request)

@@ -13,7 +13,7 @@ from accounts.permissions import Action, require
 from accounts.principal import Principal
 from accounts.selectors import member_get, service_account_get
 from accounts.services.accounts import do_update_account
-from audit.models import AuditEntry
+from audit.selectors import audit_entry_list
 from cloudapi.convert import (
     account_to_proto,
     api_key_to_proto,
@@ -76,8 +76,6 @@ def get_audit_logs(principal: Principal, request: rr.GetAuditLogsRequest) -> rr.
     start = datetime_of(request, "start_time_inclusive") or now - AUDIT_LOG_WINDOW
     if start >= end:
         raise InvalidInput("start_time_inclusive must be before end_time_exclusive")
-    entries = AuditEntry.objects.filter(
-        account_code=principal.account.account_id, emitted_at__gte=start, emitted_at__lt=end
-    )
+    entries = audit_entry_list(principal=principal, start=start, end=end, newest_first=False)
     page, token = keyset_page(entries, kind="audit-logs", key="seq", page_size=size, page_token=request.page_token)
     return rr.GetAuditLogsResponse(logs=[log_record_to_proto(e) for e in page], next_page_token=token)

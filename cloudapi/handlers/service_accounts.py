@@ -16,6 +16,7 @@ from accounts.services.common import namespace_name
 from accounts.services.service_accounts import (
     do_create_service_account,
     do_delete_service_account,
+    do_set_service_account_namespace_access,
     do_update_service_account,
 )
 from cloudapi.convert import PERMISSION_NAMES, namespace_accesses_of, permission_of, role_of, service_account_to_proto
@@ -145,3 +146,24 @@ def delete_service_account(
 
     _, operation, _ = mutate(principal, request, "DeleteServiceAccount", change)
     return rr.DeleteServiceAccountResponse(async_operation=operation)
+
+
+def set_service_account_namespace_access(
+    principal: Principal, request: rr.SetServiceAccountNamespaceAccessRequest
+) -> rr.SetServiceAccountNamespaceAccessResponse:
+    """Grant one namespace permission to a service account, or with PERMISSION_UNSPECIFIED take it away."""
+    permission = permission_of(request.access, "access")
+
+    def change() -> dict[str, str]:
+        service_account_id = required(request.service_account_id, "service_account_id")
+        do_set_service_account_namespace_access(
+            principal,
+            service_account_id=service_account_id,
+            namespace=required(request.namespace, "namespace"),
+            permission=permission.value if permission is not None else None,
+            resource_version=request.resource_version,
+        )
+        return {"service_account_id": service_account_id}
+
+    _, operation, _ = mutate(principal, request, "SetServiceAccountNamespaceAccess", change)
+    return rr.SetServiceAccountNamespaceAccessResponse(async_operation=operation)

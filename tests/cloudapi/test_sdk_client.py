@@ -183,7 +183,7 @@ def test_connect_survives_the_get_system_info_probe_and_gzip_requests_are_read(a
 def test_the_servicer_overrides_exactly_the_implemented_rpcs() -> None:
     overridden = {name for name in vars(CloudService) if name[0].isupper()}
     assert overridden == set(IMPLEMENTED)
-    assert len(IMPLEMENTED) == 21
+    assert len(IMPLEMENTED) == 22
     assert all(callable(getattr(CloudServiceServicer, name)) for name in IMPLEMENTED)
 
 

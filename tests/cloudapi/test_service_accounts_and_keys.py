@@ -183,3 +183,58 @@ def test_a_key_created_without_an_owner_is_the_callers(world: World, client_for)
     key = ApiKey.objects.get(key_id=created.key_id)
     assert (key.owner_membership, key.description) == (world.bob.membership, "cli")
     assert abs((key.expires_at - timezone.now()) - timedelta(days=7)) < timedelta(minutes=1)
+
+
+def test_set_service_account_namespace_access_grants_and_revokes(world: World, client_for, charlie) -> None:
+    cloud = client_for(world.alice)
+    created = cloud(
+        "create_service_account",
+        rr.CreateServiceAccountRequest(
+            spec=identity.ServiceAccountSpec(name="reporter", access=access(ROLE.ROLE_READ))
+        ),
+    )
+    sa_id = created.service_account_id
+    version = cloud("get_service_account", rr.GetServiceAccountRequest(service_account_id=sa_id))
+    cloud(
+        "set_service_account_namespace_access",
+        rr.SetServiceAccountNamespaceAccessRequest(
+            service_account_id=sa_id,
+            namespace=f"orders.{world.alice.account.account_id}",
+            access=identity.NamespaceAccess(permission=PERMISSION.PERMISSION_WRITE),
+            resource_version=version.service_account.resource_version,
+        ),
+    )
+    assert NamespaceGrant.objects.get(service_account__public_id=sa_id, namespace="orders").permission == "write"
+    cloud.fails(
+        "set_service_account_namespace_access",
+        rr.SetServiceAccountNamespaceAccessRequest(
+            service_account_id=sa_id,
+            namespace="orders",
+            access=identity.NamespaceAccess(),
+            resource_version=version.service_account.resource_version,
+        ),
+        RPCStatusCode.FAILED_PRECONDITION,
+        "has changed",
+    )
+    fresh = cloud("get_service_account", rr.GetServiceAccountRequest(service_account_id=sa_id))
+    cloud(
+        "set_service_account_namespace_access",
+        rr.SetServiceAccountNamespaceAccessRequest(
+            service_account_id=sa_id,
+            namespace="orders",
+            access=identity.NamespaceAccess(),
+            resource_version=fresh.service_account.resource_version,
+        ),
+    )
+    assert not NamespaceGrant.objects.filter(service_account__public_id=sa_id).exists()
+    client_for(charlie).fails(
+        "set_service_account_namespace_access",
+        rr.SetServiceAccountNamespaceAccessRequest(
+            service_account_id=sa_id,
+            namespace="orders",
+            access=identity.NamespaceAccess(permission=PERMISSION.PERMISSION_ADMIN),
+            resource_version=fresh.service_account.resource_version,
+        ),
+        RPCStatusCode.NOT_FOUND,
+        "not found",
+    )
