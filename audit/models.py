@@ -10,6 +10,8 @@ re-ordering any entry — including the newest — is detected by ``sundial audi
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
 
@@ -48,6 +50,15 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_code}#{self.seq} {self.operation} by {self.principal_name} ({self.status})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Entries are written once: changing a stored entry is refused (append-only)."""
+        if not self._state.adding:
+            raise PermissionError("audit entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("audit entries are removed only by retention (audit.retention)")
 
 
 class AuditChain(models.Model):

@@ -131,6 +131,7 @@ def test_a_forged_entry_past_the_head_is_named(history: Callable[[], list[AuditE
     forged = AuditEntry.objects.get(log_id=newest.log_id)
     forged.pk, forged.log_id, forged.seq = None, "f" * 32, newest.seq + 1
     forged.prev_hash, forged.operation = newest.entry_hash, "CreateUser"
+    forged._state.adding = True  # a new row, as an intruder's INSERT would be
     forged.save()  # written without audit.services.record: the head never heard of it
 
     out = verify_fails()

@@ -89,3 +89,16 @@ def test_an_invitation_link_is_nowhere_in_the_log(alice: Principal, django_captu
         do_invite_user(alice, email="dora@example.com", role=Role.DEVELOPER)
     link_token = str(mail.outbox[-1].body).split("/invitations/", 1)[1].split("/", 1)[0]
     assert link_token not in everything_logged()
+
+
+def test_a_stored_entry_can_be_neither_changed_nor_deleted_through_the_model(alice) -> None:
+    from audit.models import AuditEntry
+
+    entry = AuditEntry.objects.filter(account_code=alice.account.account_id).first()
+    assert entry is not None
+    entry.operation = "Forged"
+    with pytest.raises(PermissionError, match="append-only"):
+        entry.save()
+    with pytest.raises(PermissionError, match="retention"):
+        entry.delete()
+    assert AuditEntry.objects.get(pk=entry.pk).operation == "CreateAccount"
