@@ -1,4 +1,5 @@
-"""`sundial engine [--dev] [--host H] [--port P] [--db URL]`.
+"""`sundial engine [--dev] [--host H] [--port P] [--db URL] [--admin-host H] [--admin-port P]
+[--admin-secret S] [--api-key-pepper P]`.
 
 The top-level `sundial` command delegates its `engine` subcommand here.
 """
@@ -14,7 +15,7 @@ import sys
 from collections.abc import Coroutine
 from typing import Any
 
-from engine.config import DEFAULT_HOST, DEFAULT_PORT, TRANSPORTS, EngineConfig, parse_port
+from engine.config import DEFAULT_ADMIN_PORT, DEFAULT_HOST, DEFAULT_PORT, TRANSPORTS, EngineConfig, parse_port
 from engine.errors import ConfigError
 from engine.persistence.url import default_database_url
 from engine.server import EngineServer
@@ -57,6 +58,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="gRPC server: the engine's own HTTP/2 transport, or grpcio's grpc.aio "
         "(env SUNDIAL_ENGINE_TRANSPORT; default %(default)s)",
     )
+    parser.add_argument(
+        "--admin-host",
+        default=os.environ.get("SUNDIAL_ENGINE_ADMIN_HOST", DEFAULT_HOST),
+        help="address of the admin API (env SUNDIAL_ENGINE_ADMIN_HOST; default %(default)s)",
+    )
+    parser.add_argument(
+        "--admin-port",
+        default=os.environ.get("SUNDIAL_ENGINE_ADMIN_PORT", str(DEFAULT_ADMIN_PORT)),
+        help="admin API port (env SUNDIAL_ENGINE_ADMIN_PORT; default %(default)s)",
+    )
+    parser.add_argument(
+        "--admin-secret",
+        default=os.environ.get("SUNDIAL_ENGINE_ADMIN_SECRET", ""),
+        help="the control plane's bearer secret for the admin API, which is served only when it is set "
+        "(env SUNDIAL_ENGINE_ADMIN_SECRET, preferred: a flag shows in the process list)",
+    )
+    parser.add_argument(
+        "--api-key-pepper",
+        default=os.environ.get("API_KEY_PEPPER", ""),
+        help="the control plane's API_KEY_PEPPER, which API-key digests are computed with; without it "
+        "no key is accepted outside --dev (env API_KEY_PEPPER, preferred)",
+    )
     return parser
 
 
@@ -68,7 +91,15 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_CONFIG_ERROR
     try:
         config = EngineConfig(
-            host=args.host, port=parse_port(args.port), db_url=args.db, dev=args.dev, transport=args.transport
+            host=args.host,
+            port=parse_port(args.port),
+            db_url=args.db,
+            dev=args.dev,
+            transport=args.transport,
+            admin_host=args.admin_host,
+            admin_port=parse_port(args.admin_port),
+            admin_secret=args.admin_secret,
+            api_key_pepper=args.api_key_pepper,
         )
         _configure_logging()
         tune_garbage_collector()

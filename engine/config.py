@@ -9,6 +9,7 @@ from engine.persistence.url import DEFAULT_DATABASE_URL, DatabaseUrl, parse_data
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7233  # Temporal's frontend port, so SDK defaults work unchanged
+DEFAULT_ADMIN_PORT = 7234  # the admin API (docs/engine-admin-api.md), opened only with a secret
 DEFAULT_GRACE_PERIOD = 10.0
 MAX_PORT = 65535
 # "sundial": the engine's own HTTP/2 gRPC transport (engine/transport); "grpcio": grpc.aio
@@ -34,6 +35,16 @@ class EngineConfig:
     # tests lower it) and how often the background sweep deletes expired runs
     min_retention: float = 24 * 3600.0
     retention_interval: float = 60.0
+    # the admin API: served on its own address when a secret is set (docs/engine-admin-api.md)
+    admin_host: str = DEFAULT_HOST
+    admin_port: int = DEFAULT_ADMIN_PORT  # 0 picks a free port (tests); EngineServer.admin_port tells which
+    admin_secret: str = field(default="", repr=False)
+    # API keys' digests are HMAC-SHA256(pepper, token): the control plane's API_KEY_PEPPER. Without
+    # it no key is accepted outside dev mode.
+    api_key_pepper: str = field(default="", repr=False)
+    # how often each engine process reloads tenant access from the store (a revoked key stops
+    # working everywhere within this plus a check)
+    access_reload_interval: float = 2.0
     database: DatabaseUrl = field(init=False)
 
     def __post_init__(self) -> None:
@@ -48,6 +59,14 @@ class EngineConfig:
             raise ConfigError(f"unknown transport {self.transport!r} (expected one of {', '.join(TRANSPORTS)})")
         if self.min_retention < 1 or self.retention_interval <= 0:
             raise ConfigError("minimum retention must be at least 1 second and the sweep interval positive")
+        if self.admin_secret:
+            if not self.admin_host:
+                raise ConfigError("--admin-host must not be empty")
+            _check_port_range(self.admin_port)
+            if self.admin_port and self.admin_port == self.port and self.admin_host == self.host:
+                raise ConfigError(f"the admin port {self.admin_port} must differ from the gRPC port")
+        if self.access_reload_interval <= 0:
+            raise ConfigError("the access reload interval must be positive")
         if self.grace_period < 0:
             raise ConfigError(f"grace period {self.grace_period} must not be negative")
         object.__setattr__(self, "database", parse_database_url(self.db_url))
@@ -55,6 +74,10 @@ class EngineConfig:
     @property
     def address(self) -> str:
         return format_address(self.host, self.port)
+
+    @property
+    def admin_enabled(self) -> bool:
+        return bool(self.admin_secret)
 
 
 def parse_port(value: str) -> int:

@@ -8,11 +8,17 @@ import signal
 
 import grpc
 
+from engine.auth.access import AccessControl
+from engine.auth.admin_service import AdminService
+from engine.auth.authorizer import Authorizer
+from engine.auth.provisioning import Provisioner
 from engine.batch.operations import BatchOperations
 from engine.config import EngineConfig, format_address
 from engine.frontend.health import Health
+from engine.frontend.namespace_reaper import NamespaceReaper
 from engine.frontend.namespaces import DEV_NAMESPACE, NamespaceRegistry
 from engine.frontend.operator_service import OperatorService, add_operator_service
+from engine.frontend.safe_handlers import Wrapper
 from engine.frontend.workflow_service import SERVICE_NAME, WorkflowService, add_workflow_service
 from engine.history.history_service import HistoryService
 from engine.history.retention import RetentionSweeper
@@ -37,8 +43,12 @@ class EngineServer:
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
         self.port = config.port  # the bound port once started (differs when config.port is 0)
+        self.admin_port = config.admin_port  # likewise for the admin API, when it is served
         self._store: Store | None = None
         self._server: grpc.aio.Server | GrpcServer | None = None
+        self._admin_server: grpc.aio.Server | GrpcServer | None = None
+        self.access: AccessControl | None = None  # tenant access (outside dev mode, or with the admin API)
+        self.reaper: NamespaceReaper | None = None
         self._health = Health((SERVICE_NAME,))
         self._history: HistoryService | None = None
         self._retention: RetentionSweeper | None = None
@@ -50,6 +60,10 @@ class EngineServer:
         return format_address(self.config.host, self.port)
 
     @property
+    def admin_address(self) -> str:
+        return format_address(self.config.admin_host, self.admin_port)
+
+    @property
     def store(self) -> Store:
         if self._store is None:
             raise RuntimeError("the engine is not started")
@@ -59,6 +73,8 @@ class EngineServer:
         """Open the store (migrating it), then bind and start serving. Raises `ConfigError`."""
         config = self.config
         ensure_port_free(config.host, config.port)
+        if config.admin_enabled:
+            ensure_port_free(config.admin_host, config.admin_port)
         store = await open_store(config.database)
         try:
             history = HistoryService(
@@ -84,13 +100,41 @@ class EngineServer:
             schedules = ScheduleApi(self._scheduler, search_attributes.types)
             self._batches = BatchOperations(store, history, visibility)
             await self._batches.start()
+            self.reaper = NamespaceReaper(store, history, self._scheduler, self._batches, search_attributes)
+            await self.reaper.resume()
             service = WorkflowService(  # type: ignore[abstract]
                 history, namespaces, visibility, schedules, self._batches, cluster_id=cluster.cluster_id
             )
             operator = OperatorService(namespaces, search_attributes)  # type: ignore[abstract]
-            server = await self._bind(service, operator)
+            wrap: Wrapper | None = None
+            if not config.dev or config.admin_enabled:
+                self.access = AccessControl(store, interval=config.access_reload_interval)
+                self.access.listeners.append(namespaces.invalidate)
+                await self.access.reload()
+                self.access.start()
+            if not config.dev:
+                assert self.access is not None
+                if not config.api_key_pepper:
+                    log.warning(
+                        "no API-key pepper is set (--api-key-pepper / API_KEY_PEPPER): every API key is refused"
+                    )
+                wrap = Authorizer(self.access, config.api_key_pepper).wrap
+            if config.admin_enabled:
+                assert self.access is not None
+                provisioner = Provisioner(store, namespaces, search_attributes, self.access, self.reaper)
+                self._admin_server = await self._bind_admin(AdminService(provisioner, config.admin_secret))
+            server = await self._bind(service, operator, wrap)
             await server.start()
+            if self._admin_server is not None:
+                await self._admin_server.start()
         except BaseException:
+            await self._stop_admin(None)
+            if self.access is not None:
+                await self.access.stop()
+                self.access = None
+            if self.reaper is not None:
+                await self.reaper.stop()
+                self.reaper = None
             if self._batches is not None:
                 await self._batches.stop()
                 self._batches = None
@@ -109,14 +153,23 @@ class EngineServer:
         await self._health.serving()
         mode = ", dev mode" if config.dev else ""
         log.info("engine listening on %s (store: %s%s)", self.address, config.database, mode)
+        if self._admin_server is not None:
+            log.info("engine admin API listening on %s", self.admin_address)
 
     async def stop(self, grace: float | None = None) -> None:
         """Report NOT_SERVING, let in-flight RPCs finish for `grace` seconds, close the store."""
         server, self._server = self._server, None
         store, self._store = self._store, None
+        await self._stop_admin(1.0)
         if server is not None:
             await self._health.shutting_down()
             await server.stop(self.config.grace_period if grace is None else grace)
+        access, self.access = self.access, None
+        if access is not None:
+            await access.stop()
+        reaper, self.reaper = self.reaper, None
+        if reaper is not None:
+            await reaper.stop()
         batches, self._batches = self._batches, None
         if batches is not None:
             await batches.stop()
@@ -161,24 +214,44 @@ class EngineServer:
             for sig in signals:
                 loop.remove_signal_handler(sig)
 
-    async def _bind(self, service: WorkflowService, operator: OperatorService) -> grpc.aio.Server | GrpcServer:
-        config = self.config
-        server: grpc.aio.Server | GrpcServer = (
-            grpc.aio.server(options=_SERVER_OPTIONS) if config.transport == "grpcio" else GrpcServer()
-        )
-        add_workflow_service(server, service)
-        add_operator_service(server, operator)
+    async def _bind(
+        self, service: WorkflowService, operator: OperatorService, wrap: Wrapper | None
+    ) -> grpc.aio.Server | GrpcServer:
+        server = self._new_server()
+        add_workflow_service(server, service, wrap=wrap)
+        add_operator_service(server, operator, wrap=wrap)
         self._health.register(server)
         await self._health.starting()
-        error: OSError | None = None
-        try:
-            port = server.add_insecure_port(format_address(config.host, config.port))
-        except OSError as exc:  # the engine's own transport says why
-            port, error = 0, exc
-        except RuntimeError:  # grpc raises when nothing could be bound
-            port = 0
-        if port == 0:
-            await server.stop(None)
-            raise port_error(config.host, config.port, error)
-        self.port = port
+        self.port = await _listen(server, self.config.host, self.config.port)
         return server
+
+    async def _bind_admin(self, admin: AdminService) -> grpc.aio.Server | GrpcServer:
+        server = self._new_server()
+        admin.register(server)
+        self.admin_port = await _listen(server, self.config.admin_host, self.config.admin_port)
+        return server
+
+    async def _stop_admin(self, grace: float | None) -> None:
+        server, self._admin_server = self._admin_server, None
+        if server is not None:
+            await server.stop(grace)
+
+    def _new_server(self) -> grpc.aio.Server | GrpcServer:
+        if self.config.transport == "grpcio":
+            return grpc.aio.server(options=_SERVER_OPTIONS)
+        return GrpcServer()
+
+
+async def _listen(server: grpc.aio.Server | GrpcServer, host: str, port: int) -> int:
+    """Bind `host:port` (0: any free port); the bound port. Raises `ConfigError`."""
+    error: OSError | None = None
+    try:
+        bound = server.add_insecure_port(format_address(host, port))
+    except OSError as exc:  # the engine's own transport says why
+        bound, error = 0, exc
+    except RuntimeError:  # grpc raises when nothing could be bound
+        bound = 0
+    if bound == 0:
+        await server.stop(None)
+        raise port_error(host, port, error)
+    return bound

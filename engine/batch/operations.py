@@ -173,6 +173,17 @@ class BatchOperations:
         record.reason = reason or record.reason
         await self._finish(ns.id, record, FAILED)
 
+    async def forget_namespace(self, namespace_id: str) -> None:
+        """A deleted namespace's jobs: running ones stop, none is listed again (their rows go
+        when the namespace is purged)."""
+        for key in [k for k in self._tasks if k[0] == namespace_id]:
+            task = self._tasks.pop(key)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for key in [k for k in self.jobs if k[0] == namespace_id]:
+            del self.jobs[key]
+
     def describe(self, ns: NamespaceRef, job_id: str) -> DescribeBatchOperationResponse:
         record = self._job(ns, job_id)
         response = DescribeBatchOperationResponse(

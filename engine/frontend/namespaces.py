@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 
+import grpc
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.enums.v1 import NamespaceState
 from temporalio.api.workflowservice.v1 import (
@@ -19,7 +21,7 @@ from temporalio.api.workflowservice.v1 import (
     UpdateNamespaceRequest,
 )
 
-from engine.frontend.errors import invalid, namespace_exists, namespace_not_found
+from engine.frontend.errors import RpcError, invalid, namespace_exists, namespace_not_found
 from engine.history.service import NamespaceRef
 from engine.persistence.records import NamespaceConflict, NamespaceRecord
 from engine.persistence.store import Store
@@ -29,6 +31,8 @@ DEFAULT_RETENTION_SECONDS = 24 * 3600  # Temporal's default: one day
 MIN_RETENTION_SECONDS = 24 * 3600
 MAX_NAMESPACE_NAME = 255
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+DELETED = NamespaceState.NAMESPACE_STATE_DELETED
+_ATTEMPTS = 5  # optimistic-concurrency retries of one namespace change
 
 
 def describe_of(record: NamespaceRecord) -> DescribeNamespaceResponse:
@@ -52,10 +56,17 @@ class NamespaceRegistry:
         record = self._by_name.get(name)
         if record is None:
             record = await self.store.get_namespace(name=name)
-            if record is None:
+            if record is None or record.state == DELETED:
                 raise namespace_not_found(name)
             self._by_name[name] = record
         return record
+
+    def forget(self, name: str) -> None:
+        self._by_name.pop(name, None)
+
+    def invalidate(self) -> None:
+        """Drop every cached record (another engine process may have changed or deleted one)."""
+        self._by_name.clear()
 
     async def ref(self, name: str) -> NamespaceRef:
         record = await self.get(name)
@@ -131,18 +142,102 @@ class NamespaceRegistry:
         return response
 
     async def list(self, page_size: int, token: bytes) -> ListNamespacesResponse:
-        if page_size < 0:
-            raise invalid("page_size must not be negative")
-        page_size = min(page_size or 100, 1000)
-        try:
-            after = token.decode() if token else ""
-        except UnicodeDecodeError:
-            raise invalid("next_page_token is malformed") from None
-        records = await self.store.list_namespaces(after_name=after, limit=page_size + 1)
+        """Every namespace but deleted ones, by name."""
+        page_size, after = _page(page_size, token)
+        records: list[NamespaceRecord] = []
+        while len(records) <= page_size:
+            batch = await self.store.list_namespaces(after_name=after, limit=page_size + 1)
+            records += [r for r in batch if r.state != DELETED]
+            if len(batch) <= page_size:
+                break
+            after = batch[-1].name
         response = ListNamespacesResponse(namespaces=[describe_of(r) for r in records[:page_size]])
         if len(records) > page_size:
             response.next_page_token = records[page_size - 1].name.encode()
         return response
+
+    async def list_named(self, names: Sequence[str], page_size: int, token: bytes) -> ListNamespacesResponse:
+        """The namespaces of `names` (sorted), paged like `list`: what a tenant may see."""
+        page_size, after = _page(page_size, token)
+        page = [name for name in names if name > after][: page_size + 1]
+        response = ListNamespacesResponse()
+        for name in page[:page_size]:
+            try:
+                response.namespaces.append(describe_of(await self.get(name)))
+            except RpcError:  # deleted since the caller's access snapshot was taken
+                continue
+        if len(page) > page_size:
+            response.next_page_token = page[page_size - 1].encode()
+        return response
+
+    async def provision(self, name: str, *, description: str, retention_seconds: int) -> tuple[NamespaceRecord, bool]:
+        """Create the namespace, or bring an existing one to this description and retention (the
+        admin API's PutNamespace). Idempotent; True when it was created."""
+        record = await self.store.get_namespace(name=name)
+        if record is None:
+            request = RegisterNamespaceRequest(namespace=name, description=description)
+            request.workflow_execution_retention_period.seconds = retention_seconds
+            try:
+                await self.register(request)
+                return self._by_name[name], True
+            except RpcError as error:  # registered meanwhile (a retry racing its first attempt)
+                if error.code != grpc.StatusCode.ALREADY_EXISTS:
+                    raise
+        for _ in range(_ATTEMPTS):
+            record = record or await self.store.get_namespace(name=name)
+            if record is None:
+                raise namespace_not_found(name)
+            response = DescribeNamespaceResponse.FromString(record.data)
+            retention = response.config.workflow_execution_retention_ttl
+            if response.namespace_info.description == description and (retention.seconds, retention.nanos) == (
+                retention_seconds,
+                0,
+            ):
+                self._by_name[name] = record
+                return record, False
+            response.namespace_info.description = description
+            retention.seconds, retention.nanos = retention_seconds, 0
+            updated = NamespaceRecord(record.id, name, record.state, response.SerializeToString(), record.version + 1)
+            try:
+                await self.store.update_namespace(updated, expected_version=record.version)
+            except NamespaceConflict:
+                record = None
+                continue
+            self._by_name[name] = updated
+            return updated, False
+        raise invalid("the namespace changed while it was being updated; try again")
+
+    async def mark_deleted(self, name: str) -> NamespaceRecord | None:
+        """Mark the namespace deleted and free its name (renamed `<name>-deleted-<id>`, as
+        Temporal does), in one store transaction with dropping its auth settings; the record as
+        it now is, or None when there is no such namespace."""
+        for _ in range(_ATTEMPTS):
+            record = await self.store.get_namespace(name=name)
+            if record is None or record.state == DELETED:
+                self._by_name.pop(name, None)
+                return None
+            response = DescribeNamespaceResponse.FromString(record.data)
+            renamed = f"{name}-deleted-{record.id}"
+            response.namespace_info.name = renamed
+            response.namespace_info.state = NamespaceState.NAMESPACE_STATE_DELETED
+            deleted = NamespaceRecord(record.id, renamed, DELETED, response.SerializeToString(), record.version + 1)
+            try:
+                await self.store.mark_namespace_deleted(deleted, expected_version=record.version)
+            except NamespaceConflict:
+                continue
+            self._by_name.pop(name, None)
+            return deleted
+        raise invalid("the namespace changed while it was being deleted; try again")
+
+
+def _page(page_size: int, token: bytes) -> tuple[int, str]:
+    if page_size < 0:
+        raise invalid("page_size must not be negative")
+    try:
+        after = token.decode() if token else ""
+    except UnicodeDecodeError:
+        raise invalid("next_page_token is malformed") from None
+    return min(page_size or 100, 1000), after
 
 
 def _validate_name(name: str) -> None:

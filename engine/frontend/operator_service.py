@@ -19,7 +19,7 @@ from temporalio.api.operatorservice.v1 import (
 
 from engine.frontend.errors import RpcError, invalid, rpc
 from engine.frontend.namespaces import NamespaceRegistry
-from engine.frontend.safe_handlers import Registrar, add_safely
+from engine.frontend.safe_handlers import Registrar, Wrapper, add_safely
 from engine.frontend.unimplemented import answer_unimplemented
 from engine.version import sundial_version
 from engine.visibility.attributes import PREDEFINED_ATTRIBUTES, SYSTEM_ATTRIBUTES, SaType
@@ -88,5 +88,5 @@ class OperatorService(service_pb2_grpc.OperatorServiceServicer):
         return response
 
 
-def add_operator_service(server: Registrar, service: OperatorService) -> None:
-    add_safely(service_pb2_grpc.add_OperatorServiceServicer_to_server, service, server)
+def add_operator_service(server: Registrar, service: OperatorService, *, wrap: Wrapper | None = None) -> None:
+    add_safely(service_pb2_grpc.add_OperatorServiceServicer_to_server, service, server, wrap=wrap)

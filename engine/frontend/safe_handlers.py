@@ -13,6 +13,11 @@ from typing import Any, Protocol
 import grpc
 from google.protobuf.message import DecodeError
 
+Behaviour = Callable[..., Any]  # async (request, context) -> response
+# Wraps each method's behaviour (e.g. with an authorization check): (service, method, behaviour,
+# implemented) -> behaviour. `implemented` is False for RPCs that only answer UNIMPLEMENTED.
+Wrapper = Callable[[str, str, Behaviour, bool], Behaviour]
+
 
 class Registrar(Protocol):
     """A gRPC server as generated `add_*_to_server` code sees it: grpc.aio's or the engine's own."""
@@ -20,7 +25,7 @@ class Registrar(Protocol):
     def add_generic_rpc_handlers(self, handlers: Any) -> None: ...
 
 
-class _Unparseable:
+class Unparseable:
     def __init__(self, reason: str) -> None:
         self.reason = reason
 
@@ -47,31 +52,41 @@ def _safe_deserializer(deserialize: Callable[[bytes], Any], method: str) -> Call
         try:
             return deserialize(data)
         except (DecodeError, ValueError) as exc:
-            return _Unparseable(f"{method} request could not be parsed: {exc}")
+            return Unparseable(f"{method} request could not be parsed: {exc}")
 
     return parse
 
 
 def _guarded(behaviour: Callable[..., Any]) -> Callable[..., Any]:
     async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        if isinstance(request, _Unparseable):
+        if isinstance(request, Unparseable):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.reason)
         return await behaviour(request, context)
 
     return call
 
 
-def add_safely(add_to_server: Callable[[Any, Any], None], servicer: Any, server: Registrar) -> None:
-    """`add_to_server(servicer, server)`, with every unary method's parsing guarded."""
+def add_safely(
+    add_to_server: Callable[[Any, Any], None], servicer: Any, server: Registrar, *, wrap: Wrapper | None = None
+) -> None:
+    """`add_to_server(servicer, server)`, with every unary method's parsing guarded and, given
+    `wrap`, every method's behaviour wrapped outside that guard (so a request that does not
+    parse reaches the wrapper as an `Unparseable`)."""
     capture = _Capture()
     add_to_server(servicer, capture)
     guarded = {}
     for method, handler in capture.handlers.items():
         if handler.unary_unary is not None and handler.request_deserializer is not None:
+            behaviour = _guarded(handler.unary_unary)
+            if wrap is not None:
+                implemented = not getattr(handler.unary_unary, "unimplemented", False)
+                behaviour = wrap(capture.service, method, behaviour, implemented)
             handler = handler._replace(  # type: ignore[attr-defined]
                 request_deserializer=_safe_deserializer(handler.request_deserializer, method),
-                unary_unary=_guarded(handler.unary_unary),
+                unary_unary=behaviour,
             )
+        elif wrap is not None:  # no streaming RPC is served; a new one must be wrapped first
+            raise RuntimeError(f"{capture.service}/{method} is not unary: it cannot be authorized")
         guarded[method] = handler
     if not capture.service or not guarded:
         raise RuntimeError("generated servicer registered no methods")  # grpc's layout changed

@@ -41,4 +41,5 @@ def _unimplemented(rpc: str, product: str) -> Handler:
         await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{rpc} is not implemented by {product}")
 
     handler.__name__ = rpc.rsplit("/", 1)[-1]
+    handler.unimplemented = True  # type: ignore[attr-defined]  # the authorizer lets these answer UNIMPLEMENTED
     return handler

@@ -6,7 +6,7 @@ from typing import Any
 
 import grpc
 from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.enums.v1 import HistoryEventFilterType, QueryResultType
+from temporalio.api.enums.v1 import HistoryEventFilterType, NamespaceState, QueryResultType
 from temporalio.api.errordetails.v1 import QueryFailedFailure
 from temporalio.api.workflowservice.v1 import (
     DeleteWorkflowExecutionRequest,
@@ -74,11 +74,12 @@ from temporalio.api.workflowservice.v1 import (
     service_pb2_grpc,
 )
 
+from engine.auth.caller import current_caller
 from engine.batch.operations import BatchOperations
 from engine.frontend.batch_rpcs import BatchRpcs
 from engine.frontend.errors import RpcError, invalid, rpc
 from engine.frontend.namespaces import NamespaceRegistry, describe_of
-from engine.frontend.safe_handlers import Registrar, add_safely
+from engine.frontend.safe_handlers import Registrar, Wrapper, add_safely
 from engine.frontend.schedule_rpcs import ScheduleRpcs
 from engine.frontend.task_queue_rpcs import TaskQueueRpcs
 from engine.frontend.unimplemented import answer_unimplemented
@@ -228,13 +229,17 @@ class WorkflowService(VisibilityRpcs, TaskQueueRpcs, ScheduleRpcs, BatchRpcs):
     async def DescribeNamespace(self, request: DescribeNamespaceRequest, context: Context) -> DescribeNamespaceResponse:  # type: ignore[override]
         if request.id and not request.namespace:
             record = await self.history.store.get_namespace(id=request.id)
-            if record is None:
+            if record is None or record.state == NamespaceState.NAMESPACE_STATE_DELETED:
                 raise RpcError(grpc.StatusCode.NOT_FOUND, f"Namespace {request.id} is not found.")
             return describe_of(record)
         return describe_of(await self.namespaces.get(request.namespace))
 
     @rpc
     async def ListNamespaces(self, request: ListNamespacesRequest, context: Context) -> ListNamespacesResponse:  # type: ignore[override]
+        caller = current_caller.get()
+        if caller is not None:  # a tenant sees the namespaces it may read, no others
+            names = caller.readable_namespaces()
+            return await self.namespaces.list_named(names, request.page_size, request.next_page_token)
         return await self.namespaces.list(request.page_size, request.next_page_token)
 
     @rpc
@@ -548,5 +553,6 @@ class WorkflowService(VisibilityRpcs, TaskQueueRpcs, ScheduleRpcs, BatchRpcs):
         return ShutdownWorkerResponse()
 
 
-def add_workflow_service(server: Registrar, service: WorkflowService) -> None:
-    add_safely(service_pb2_grpc.add_WorkflowServiceServicer_to_server, service, server)
+def add_workflow_service(server: Registrar, service: WorkflowService, *, wrap: Wrapper | None = None) -> None:
+    """Register the service; `wrap` (the authorizer's, outside dev mode) guards every method."""
+    add_safely(service_pb2_grpc.add_WorkflowServiceServicer_to_server, service, server, wrap=wrap)

@@ -203,6 +203,62 @@ MIGRATIONS: dict[Dialect, tuple[Migration, ...]] = {
                 """,
             ),
         ),
+        Migration(
+            5,
+            "namespace access: auth settings, principals, grants, API keys",
+            (
+                # mTLS off: mtls_ca_bundle_pem NULL. mtls_filters: a JSON list of filter objects.
+                """
+                CREATE TABLE namespace_auth (
+                    namespace_id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL,
+                    api_key_auth INTEGER NOT NULL,
+                    mtls_ca_bundle_pem TEXT,
+                    mtls_filters TEXT NOT NULL
+                ) WITHOUT ROWID
+                """,
+                "CREATE INDEX namespace_auth_account ON namespace_auth (account_id)",
+                """
+                CREATE TABLE principals (
+                    principal_id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    account_admin INTEGER NOT NULL
+                ) WITHOUT ROWID
+                """,
+                "CREATE INDEX principals_account ON principals (account_id)",
+                # namespace: the short name (the part of the namespace id before its first '.')
+                """
+                CREATE TABLE principal_grants (
+                    principal_id TEXT NOT NULL,
+                    namespace TEXT NOT NULL,
+                    permission TEXT NOT NULL,
+                    PRIMARY KEY (principal_id, namespace)
+                ) WITHOUT ROWID
+                """,
+                # expires_at: nanoseconds since the epoch, NULL for a key that never expires
+                """
+                CREATE TABLE api_keys (
+                    key_id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL,
+                    principal_id TEXT NOT NULL,
+                    digest TEXT NOT NULL,
+                    expires_at INTEGER,
+                    disabled INTEGER NOT NULL
+                ) WITHOUT ROWID
+                """,
+                "CREATE INDEX api_keys_account ON api_keys (account_id)",
+                # bumped by every change of the above: engines reload their access snapshot when it moves
+                """
+                CREATE TABLE access_version (
+                    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                    version INTEGER NOT NULL
+                )
+                """,
+                "INSERT INTO access_version (singleton, version) VALUES (1, 0)",
+            ),
+        ),
     ),
     "postgresql": (
         Migration(
@@ -366,6 +422,58 @@ MIGRATIONS: dict[Dialect, tuple[Migration, ...]] = {
                     PRIMARY KEY (namespace_id, job_id)
                 )
                 """,
+            ),
+        ),
+        Migration(
+            5,
+            "namespace access: auth settings, principals, grants, API keys",
+            (
+                """
+                CREATE TABLE namespace_auth (
+                    namespace_id TEXT COLLATE "C" PRIMARY KEY,
+                    account_id TEXT COLLATE "C" NOT NULL,
+                    api_key_auth BOOLEAN NOT NULL,
+                    mtls_ca_bundle_pem TEXT,
+                    mtls_filters TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX namespace_auth_account ON namespace_auth (account_id)",
+                """
+                CREATE TABLE principals (
+                    principal_id TEXT COLLATE "C" PRIMARY KEY,
+                    account_id TEXT COLLATE "C" NOT NULL,
+                    kind TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    account_admin BOOLEAN NOT NULL
+                )
+                """,
+                "CREATE INDEX principals_account ON principals (account_id)",
+                """
+                CREATE TABLE principal_grants (
+                    principal_id TEXT COLLATE "C" NOT NULL,
+                    namespace TEXT COLLATE "C" NOT NULL,
+                    permission TEXT NOT NULL,
+                    PRIMARY KEY (principal_id, namespace)
+                )
+                """,
+                """
+                CREATE TABLE api_keys (
+                    key_id TEXT COLLATE "C" PRIMARY KEY,
+                    account_id TEXT COLLATE "C" NOT NULL,
+                    principal_id TEXT COLLATE "C" NOT NULL,
+                    digest TEXT NOT NULL,
+                    expires_at BIGINT,
+                    disabled BOOLEAN NOT NULL
+                )
+                """,
+                "CREATE INDEX api_keys_account ON api_keys (account_id)",
+                """
+                CREATE TABLE access_version (
+                    singleton SMALLINT PRIMARY KEY CHECK (singleton = 1),
+                    version BIGINT NOT NULL
+                )
+                """,
+                "INSERT INTO access_version (singleton, version) VALUES (1, 0)",
             ),
         ),
     ),

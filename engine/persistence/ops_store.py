@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any, LiteralString
 
+from engine.persistence.access_records import AccessState, ApiKeyRow, NamespaceAuth, PrincipalRow
 from engine.persistence.group_commit import DEFAULT_MAX_BATCH, CommitStats, GroupCommitter, Outcome
 from engine.persistence.records import (
     CurrentRun,
@@ -26,6 +27,7 @@ COMMIT_LINGER = 0.001  # under load, gather commits for up to 1 ms into one tran
 
 class OpsStore:
     _ops: ModuleType
+    _access_ops: ModuleType  # sqlite_access / postgres_access
 
     def __init__(self, url: DatabaseUrl, *, commit_batch_size: int = DEFAULT_MAX_BATCH) -> None:
         self._url = url
@@ -134,3 +136,30 @@ class OpsStore:
     async def list_batches(self, *, after: tuple[str, str] | None, limit: int) -> list[tuple[str, str, bytes]]:
         result: list[tuple[str, str, bytes]] = await self._call(self._ops.list_batches, after, limit)
         return result
+
+    # --- tenant access ----------------------------------------------------------------------
+
+    async def put_namespace_auth(self, auth: NamespaceAuth) -> None:
+        await self._call(self._access_ops.put_namespace_auth, auth)
+
+    async def get_namespace_auth(self, namespace_id: str) -> NamespaceAuth | None:
+        result: NamespaceAuth | None = await self._call(self._access_ops.get_namespace_auth, namespace_id)
+        return result
+
+    async def replace_account_access(
+        self, account_id: str, principals: Sequence[PrincipalRow], api_keys: Sequence[ApiKeyRow]
+    ) -> None:
+        await self._call(self._access_ops.replace_account_access, account_id, principals, api_keys)
+
+    async def access_version(self) -> int:
+        return int(await self._call(self._access_ops.access_version))
+
+    async def load_access(self) -> AccessState:
+        result: AccessState = await self._call(self._access_ops.load_access)
+        return result
+
+    async def mark_namespace_deleted(self, record: NamespaceRecord, *, expected_version: int) -> None:
+        await self._call(self._access_ops.mark_namespace_deleted, record, expected_version)
+
+    async def purge_namespace(self, namespace_id: str) -> None:
+        await self._call(self._access_ops.purge_namespace, namespace_id)

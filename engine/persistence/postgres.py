@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from engine.errors import ConfigError, StoreError
+from engine.persistence import postgres_access as access_ops
 from engine.persistence import postgres_executions as ops
 from engine.persistence.group_commit import DEFAULT_MAX_BATCH
 from engine.persistence.migrations import SCHEMA_VERSION_TABLE, pending_migrations
@@ -35,6 +36,7 @@ _MIGRATION_LOCK_KEY = 0x53554E4449414C
 
 class PostgresStore(OpsStore):
     _ops = ops
+    _access_ops = access_ops
 
     def __init__(
         self,

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, LiteralString, TypeVar
 
 from engine.errors import ConfigError, StoreError
+from engine.persistence import sqlite_access as access_ops
 from engine.persistence import sqlite_executions as ops
 from engine.persistence.group_commit import DEFAULT_MAX_BATCH
 from engine.persistence.migrations import SCHEMA_VERSION_TABLE, pending_migrations
@@ -49,6 +50,7 @@ _PRAGMAS = (
 
 class SqliteStore(OpsStore):
     _ops = ops
+    _access_ops = access_ops
 
     def __init__(self, url: DatabaseUrl, *, commit_batch_size: int = DEFAULT_MAX_BATCH) -> None:
         self._conn: sqlite3.Connection | None = None  # used on the event loop's thread only

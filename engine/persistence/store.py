@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, LiteralString, Protocol
 
+from engine.persistence.access_records import AccessState, ApiKeyRow, NamespaceAuth, PrincipalRow
 from engine.persistence.records import (
     CurrentRun,
     ExecutionKey,
@@ -129,3 +130,32 @@ class Store(Protocol):
 
     async def list_batches(self, *, after: tuple[str, str] | None, limit: int) -> list[tuple[str, str, bytes]]:
         """Every namespace's batch operations (namespace id, job id, data) in key order, after `after`."""
+
+    # --- tenant access (engine/auth, docs/engine-admin-api.md) -------------------------------
+
+    async def put_namespace_auth(self, auth: NamespaceAuth) -> None:
+        """Insert or replace a namespace's auth settings."""
+
+    async def get_namespace_auth(self, namespace_id: str) -> NamespaceAuth | None: ...
+
+    async def replace_account_access(
+        self, account_id: str, principals: Sequence[PrincipalRow], api_keys: Sequence[ApiKeyRow]
+    ) -> None:
+        """Replace every principal, grant and API key of the account, in one transaction;
+        `AccessConflict` (nothing written) if a principal or key id belongs to another account."""
+
+    async def access_version(self) -> int:
+        """A number every access change (the methods here) increases, in the same transaction."""
+
+    async def load_access(self) -> AccessState:
+        """Live namespaces with auth settings, every principal with its grants, every API key,
+        and the access version they are at: one consistent read."""
+
+    async def mark_namespace_deleted(self, record: NamespaceRecord, *, expected_version: int) -> None:
+        """Rename and re-state a namespace (record carries the new name, state and data; its
+        version becomes `expected_version + 1`) and drop its auth settings, in one transaction;
+        `NamespaceConflict` unless the stored version is `expected_version`."""
+
+    async def purge_namespace(self, namespace_id: str) -> None:
+        """Delete a deleted namespace's last rows (the namespace, auth settings, search
+        attributes, schedules, batch operations) once its executions are gone."""

@@ -160,6 +160,13 @@ class Scheduler:
         for run in entry.record.running:
             self._by_run.pop(ExecutionKey(entry.namespace_id, run.workflow_id, run.run_id), None)
 
+    async def remove_namespace(self, namespace_id: str) -> None:
+        """Delete every schedule of a deleted namespace: none of them starts anything again."""
+        for entry in [e for (owner, _), e in self.entries.items() if owner == namespace_id]:
+            async with entry.lock:
+                if not entry.deleted:
+                    await self.remove(entry)
+
     async def save(self, entry: ScheduleEntry) -> None:
         entry.record.schedule = entry.schedule.SerializeToString()
         row = ScheduleRow(entry.namespace_id, entry.schedule_id, encode_record(entry.record))

@@ -35,6 +35,10 @@ class SearchAttributeRegistry:
             types.setdefault(namespace_id, {})[name] = SaType(sa_type)
         self._types = types
 
+    def forget(self, namespace_id: str) -> None:
+        """A purged namespace's attributes (its rows are gone with it)."""
+        self._types.pop(namespace_id, None)
+
     def types(self, namespace_id: str) -> Mapping[str, SaType]:
         return self._types.get(namespace_id, {})
 
@@ -42,6 +46,17 @@ class SearchAttributeRegistry:
         """Define `wanted` (name → type). A name already defined with the same type is fine
         (adding is idempotent); with another type, or a reserved name, it is refused, and so is
         going past a per-type limit. All or nothing."""
+        new = self.check(namespace_id, namespace, wanted)
+        if not new:
+            return
+        await self.store.add_search_attributes(namespace_id, {name: int(t) for name, t in new.items()})
+        current = dict(self.types(namespace_id))
+        current.update(new)
+        self._types[namespace_id] = current
+
+    def check(self, namespace_id: str, namespace: str, wanted: Mapping[str, SaType]) -> dict[str, SaType]:
+        """What `add` would define (the names not yet defined), or the `SearchAttributeError` it
+        would raise; changes nothing. `namespace_id` may be one not created yet."""
         current = dict(self.types(namespace_id))
         new: dict[str, SaType] = {}
         for name, sa_type in wanted.items():
@@ -67,11 +82,7 @@ class SearchAttributeRegistry:
                     f"Unable to create search attributes: namespace {namespace} may have at most {limit}"
                     f" {sa_type.label} search attributes."
                 )
-        if not new:
-            return
-        await self.store.add_search_attributes(namespace_id, {name: int(t) for name, t in new.items()})
-        current.update(new)
-        self._types[namespace_id] = current
+        return new
 
     async def remove(self, namespace_id: str, namespace: str, names: Sequence[str]) -> None:
         current = dict(self.types(namespace_id))

@@ -25,6 +25,7 @@ from psycopg import sql
 from engine.config import EngineConfig
 from engine.persistence import Store, open_store
 from engine.server import EngineServer
+from tests.engine.auth_support import Admin, auth_config
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,6 +78,26 @@ async def engine(engine_db_url: str) -> AsyncIterator[EngineServer]:
         yield server
     finally:
         await server.stop()
+
+
+@pytest_asyncio.fixture
+async def auth_engine(engine_db_url: str) -> AsyncIterator[EngineServer]:
+    """An engine outside dev mode: every tenant call needs an API key the admin API provisioned."""
+    server = EngineServer(auth_config(engine_db_url))
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+def admin(auth_engine: EngineServer) -> Iterator[Admin]:
+    client = Admin(auth_engine.admin_address)
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 @pytest.fixture

@@ -1,0 +1,28 @@
+"""Who is calling: set by the authorizer for the handler it lets through (a context variable,
+since the generated servicer signatures have no room for it)."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from engine.auth.snapshot import AccessSnapshot, PrincipalAccess
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    key_id: str
+    principal: PrincipalAccess
+    snapshot: AccessSnapshot  # the snapshot the call was authorized against
+
+    def readable_namespaces(self) -> list[str]:
+        """Names of the namespaces this caller may read with its key, sorted."""
+        return sorted(
+            ns.name
+            for ns in self.snapshot.namespaces.values()
+            if ns.api_key_auth and self.principal.permission_on(ns) is not None
+        )
+
+
+# None: dev mode, or a call that was not authorized (the engine's own work)
+current_caller: ContextVar[Caller | None] = ContextVar("sundial_caller", default=None)
