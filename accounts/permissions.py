@@ -12,6 +12,9 @@ and permissions-reference; ``../shared/reference/temporal-cloud.md`` §2–3):
 * Read-Only: sees the account's configuration and people; changes nothing but its own keys.
 * Metrics Read-Only: for metrics scraping; sees only its own identity and the account.
 
+A namespace is seen by those with a permission on it, changed and deleted by its Namespace
+Admins; its tags are set by Owners and Global Admins only.
+
 Services call ``require`` (raises ``PermissionDenied``) or the ``can_*`` predicates; views use
 the predicates to hide controls a user may not use.
 """
@@ -179,3 +182,18 @@ def can_create_api_key_for(
     if principal.service_account is not None and principal.service_account.pk == service_account.pk:
         return True
     return principal.membership is not None and can_manage_service_account(principal, service_account)
+
+
+def can_view_namespace(principal: Principal, namespace: str) -> bool:
+    """Seeing a namespace of the account: admins see all of them, others those granted to them."""
+    return namespace_permission(principal, namespace) is not None
+
+
+def can_manage_namespace(principal: Principal, namespace: str) -> bool:
+    """Changing or deleting a namespace: its Namespace Admins (Owners and Global Admins included)."""
+    return has_namespace_permission(principal, namespace, NamespacePermission.ADMIN)
+
+
+def can_edit_namespace_tags(principal: Principal) -> bool:
+    """Temporal Cloud: only Account Owners and Global Admins set namespace tags."""
+    return is_admin(principal)

@@ -34,6 +34,16 @@ def _embedded_secret_key() -> str:
     return path.read_text().strip()
 
 
+def _embedded_engine_admin_secret() -> str:
+    """The secret the control plane and the engine share for the engine admin API, generated once
+    under the data dir (``sundial up`` hands it to the engine it starts)."""
+    path = DATA_DIR / "engine_admin_secret"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def _database(url: str) -> dict[str, object]:
     """Parse a DATABASE_URL, naming the variable when it is not a database URL we support."""
     expected = "expected sqlite:///path or postgres://user@host:port/name"
@@ -254,6 +264,11 @@ CELERY_BEAT_SCHEDULE = {
 SUNDIAL_ENGINE_ADDRESS = env.str("SUNDIAL_ENGINE_ADDRESS", default="") or (
     f"127.0.0.1:{env.int('SUNDIAL_ENGINE_PORT', default=7233)}"
 )
+# Its admin API (docs/engine-admin-api.md): where namespaces, keys and grants are provisioned.
+SUNDIAL_ENGINE_ADMIN_ADDRESS = env.str("SUNDIAL_ENGINE_ADMIN_ADDRESS", default="") or (
+    f"127.0.0.1:{env.int('SUNDIAL_ENGINE_ADMIN_PORT', default=7234)}"
+)
+SUNDIAL_ENGINE_ADMIN_SECRET = env.str("SUNDIAL_ENGINE_ADMIN_SECRET", default="") or _embedded_engine_admin_secret()
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -28,6 +28,8 @@ class UpConfig:
     engine_port: int
     engine_db_url: str
     engine_dev: bool
+    engine_admin_host: str
+    engine_admin_port: int
     web_host: str
     web_port: int
     cloud_api_host: str
@@ -41,6 +43,8 @@ class UpConfig:
             engine_port=_env_port("SUNDIAL_ENGINE_PORT", 7233),
             engine_db_url=os.environ.get("ENGINE_DATABASE_URL") or f"sqlite:///{data_dir / 'engine.sqlite3'}",
             engine_dev=_env_bool("SUNDIAL_ENGINE_DEV", True),
+            engine_admin_host=os.environ.get("SUNDIAL_ENGINE_ADMIN_HOST", "127.0.0.1"),
+            engine_admin_port=_env_port("SUNDIAL_ENGINE_ADMIN_PORT", 7234),
             web_host=os.environ.get("SUNDIAL_WEB_HOST", "127.0.0.1"),
             web_port=_env_port("SUNDIAL_WEB_PORT", 8000),
             cloud_api_host=os.environ.get("SUNDIAL_CLOUD_API_HOST", "127.0.0.1"),
@@ -123,7 +127,11 @@ def _check_engine_db(url: str) -> None:
 
 
 def component_commands(config: UpConfig) -> dict[str, str]:
-    """The shell command of every component, each ``exec``'d so signals reach it directly."""
+    """The shell command of every component, each ``exec``'d so signals reach it directly.
+
+    The engine's secrets (admin API secret, API-key pepper) travel in the environment, never in
+    the command line that ``ps`` shows (see ``engine_environment``).
+    """
     python = shlex.quote(sys.executable)
     engine = [
         "-m",
@@ -134,6 +142,10 @@ def component_commands(config: UpConfig) -> dict[str, str]:
         str(config.engine_port),
         "--db",
         config.engine_db_url,
+        "--admin-host",
+        config.engine_admin_host,
+        "--admin-port",
+        str(config.engine_admin_port),
     ]
     if config.engine_dev:
         engine.append("--dev")
@@ -146,6 +158,19 @@ def component_commands(config: UpConfig) -> dict[str, str]:
     }
 
 
+def engine_environment(config: UpConfig) -> dict[str, str]:
+    """What the control plane and the engine must agree on, from the control plane's settings:
+    the admin API's address and secret, and the pepper of API-key digests."""
+    from django.conf import settings
+
+    return {
+        "SUNDIAL_ENGINE_ADMIN_SECRET": settings.SUNDIAL_ENGINE_ADMIN_SECRET,
+        "API_KEY_PEPPER": settings.API_KEY_PEPPER,
+        "SUNDIAL_ENGINE_ADMIN_ADDRESS": os.environ.get("SUNDIAL_ENGINE_ADMIN_ADDRESS")
+        or f"{config.engine_admin_host}:{config.engine_admin_port}",
+    }
+
+
 def run_up(*, migrate: bool = True) -> int:
     setup_django()
     from django.conf import settings
@@ -155,12 +180,14 @@ def run_up(*, migrate: bool = True) -> int:
     ensure_port_free(config.engine_host, config.engine_port, "engine")
     ensure_port_free(config.web_host, config.web_port, "web")
     ensure_port_free(config.cloud_api_host, config.cloud_api_port, "Cloud Ops API")
+    ensure_port_free(config.engine_admin_host, config.engine_admin_port, "engine admin")
     if migrate:
         apply_migrations()
 
     from honcho.manager import Manager
 
     print(f"sundial: engine  gRPC  {config.engine_host}:{config.engine_port}  (store {_redact(config.engine_db_url)})")
+    print(f"sundial: engine  admin {config.engine_admin_host}:{config.engine_admin_port}  (control plane only)")
     print(f"sundial: web     http://{config.web_host}:{config.web_port}/  (HTTP + WebSocket)")
     print(f"sundial: cloudapi gRPC  {config.cloud_api_host}:{config.cloud_api_port}  (Cloud Ops API)")
     print(f"sundial: worker  Celery, broker {_redact(settings.CELERY_BROKER_URL)}")
@@ -175,6 +202,7 @@ def run_up(*, migrate: bool = True) -> int:
         SUNDIAL_CLOUD_API_HOST=config.cloud_api_host,
         SUNDIAL_CLOUD_API_PORT=str(config.cloud_api_port),
         SUNDIAL_ENGINE_ADDRESS=env.get("SUNDIAL_ENGINE_ADDRESS") or f"{config.engine_host}:{config.engine_port}",
+        **engine_environment(config),
     )
     manager = Manager()
     for name, command in component_commands(config).items():

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,12 @@ def subprocess_env(tmp_path: Path) -> dict[str, str]:
     env["SUNDIAL_DATA_DIR"] = str(tmp_path / "var")
     env["PYTHONPATH"] = str(ROOT)
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    # Ports a `sundial up` under test would otherwise take at their defaults (tests set the
+    # web and engine ports themselves), so runs on one machine never collide.
+    from tests.support.net import free_port
+
+    env.setdefault("SUNDIAL_ENGINE_ADMIN_PORT", str(free_port()))
+    env.setdefault("SUNDIAL_CLOUD_API_PORT", str(free_port()))
     return env
 
 
@@ -34,3 +41,20 @@ def _private_cache(settings) -> None:
     default = dict(settings.CACHES["default"])
     default["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
     settings.CACHES = {**settings.CACHES, "default": default}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _unconsumed_task_queue() -> Iterator[None]:
+    """Account changes in in-process tests queue real Celery tasks (engine access syncs) on this
+    pass's broker. They go to a queue of this test session's own, which is removed at the end,
+    so no worker — a test's private one or a developer's — ever runs them."""
+    from cloud.celery import app
+
+    queue = f"test-unconsumed-{uuid.uuid4().hex[:12]}"
+    app.conf.task_default_queue = queue
+    yield
+    try:
+        with app.connection_for_write() as connection:
+            connection.default_channel.queue_delete(queue)  # type: ignore[attr-defined]
+    except Exception:  # a queue that was never declared has nothing to remove
+        pass

@@ -16,7 +16,7 @@ from accounts.models import (
 )
 from accounts.permissions import Action, require
 from accounts.principal import Principal, principal_for_membership
-from accounts.services.common import bump_version, check_version
+from accounts.services.common import access_changed, bump_version, check_version
 from audit.models import AuditChain
 from audit.services import audited
 
@@ -113,6 +113,7 @@ def do_transfer_ownership(
         me.role = keep_role
         me.save(update_fields=["role", "updated_at"])
         bump_version(me)
+        access_changed(principal.account)
     return target
 
 
@@ -128,3 +129,4 @@ def do_delete_account(principal: Principal, *, confirm_account_id: str, resource
         if principal.membership is None:
             raise FailedPrecondition("an account is deleted by a person, not a service account")
         locked.delete()
+        access_changed(account)

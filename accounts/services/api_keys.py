@@ -17,7 +17,7 @@ from accounts.models import Account, ApiKey, Membership, ServiceAccount
 from accounts.permissions import can_create_api_key_for, can_manage_api_key, can_view_api_key, is_admin
 from accounts.principal import API_KEY_PREFIX, Principal, api_key_digest
 from accounts.selectors import active_key_count
-from accounts.services.common import bump_version, check_version
+from accounts.services.common import access_changed, bump_version, check_version
 from audit.services import audited
 
 MAX_LIFETIME = timedelta(days=731)  # two years, a leap day included
@@ -121,6 +121,7 @@ def do_create_api_key(
             created_by=principal.user,
         )
         entry["target_id"] = key_id
+        access_changed(principal.account)
     return key, token
 
 
@@ -170,6 +171,7 @@ def do_update_api_key(
         if details:
             key.save(update_fields=["display_name", "description", "disabled", "updated_at"])
             bump_version(key)
+            access_changed(principal.account)
     return key
 
 
@@ -179,3 +181,4 @@ def do_delete_api_key(principal: Principal, *, key_id: str, resource_version: st
         check_version(key, resource_version, "API key")
         entry["details"] = {"display_name": key.display_name}
         key.delete()
+        access_changed(principal.account)

@@ -1,12 +1,17 @@
-"""Small rules every service shares: optimistic concurrency and bumping versions."""
+"""Small rules every service shares: optimistic concurrency, bumping versions, and telling the
+engine when who-may-do-what in an account has changed."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from django.db import transaction
 from django.db.models import F
 
 from accounts.errors import InvalidInput, StaleResourceVersion
+
+if TYPE_CHECKING:
+    from accounts.models import Account
 
 
 class Versioned(Protocol):
@@ -51,3 +56,13 @@ def namespace_name(account_id: str, namespace: str) -> str:
     if not re.fullmatch(r"[a-z][a-z0-9-]{1,38}", name):
         raise InvalidInput(f"namespace {text!r} is not a valid namespace name ({NAMESPACE_NAME_RULE})")
     return name
+
+
+def access_changed(account: Account) -> None:
+    """Call inside the transaction of any change to the account's people, roles, namespace grants
+    or API keys: once it commits, ``namespaces.sync_account_access`` sends the engine the account's
+    whole access document (a change that rolls back queues nothing)."""
+    from namespaces.tasks import queue_access_sync
+
+    account_id = account.account_id
+    transaction.on_commit(lambda: queue_access_sync(account_id), robust=True)

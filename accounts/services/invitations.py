@@ -20,7 +20,7 @@ from accounts.errors import AlreadyExists, FailedPrecondition, InvalidInput, Not
 from accounts.models import Invitation, Membership, Role, User
 from accounts.permissions import Action, require, require_grant_role
 from accounts.principal import Principal, principal_for_membership
-from accounts.services.common import bump_version, check_version
+from accounts.services.common import access_changed, bump_version, check_version
 from accounts.services.members import clean_namespace_accesses, replace_grants
 from audit.services import audited
 
@@ -201,4 +201,5 @@ def do_accept_invitation(user: User, *, token: str, client_ip: str = "") -> Memb
         principal = principal_for_membership(membership, client_ip=client_ip)
         with audited(principal, "AcceptInvitation", target_type="user", target_id=membership.public_id) as entry:
             entry["details"] = {"email": user.email, "role": invitation.role}
+            access_changed(invitation.account)
     return membership

@@ -15,7 +15,7 @@ from accounts.permissions import (
     require_grant_role,
 )
 from accounts.principal import Principal
-from accounts.services.common import bump_version, check_version, namespace_name
+from accounts.services.common import access_changed, bump_version, check_version, namespace_name
 from audit.services import audited
 
 
@@ -102,6 +102,7 @@ def do_update_member(
         entry["details"] = details
         if changed:
             bump_version(member)
+            access_changed(principal.account)
     return member
 
 
@@ -135,6 +136,7 @@ def do_set_member_namespace_access(
                 defaults={"permission": parse_permission(permission), "account": principal.account},
             )
         bump_version(member)
+        access_changed(principal.account)
     return member
 
 
@@ -151,3 +153,4 @@ def do_remove_member(principal: Principal, *, member_id: str, resource_version: 
             raise FailedPrecondition("the last Account Owner cannot leave; hand over ownership or delete the account")
         entry["details"] = {"email": member.user.email, "role": member.role, "left": leaving}
         member.delete()
+        access_changed(principal.account)

@@ -15,7 +15,7 @@ from accounts.permissions import (
     require_grant_role,
 )
 from accounts.principal import Principal
-from accounts.services.common import bump_version, check_version, namespace_name
+from accounts.services.common import access_changed, bump_version, check_version, namespace_name
 from accounts.services.members import clean_namespace_accesses, parse_permission, replace_grants
 from audit.services import audited
 
@@ -93,6 +93,7 @@ def do_create_service_account(
         )
         replace_grants(service_account=sa, accesses=accesses)
         entry["target_id"] = sa.public_id
+        access_changed(principal.account)
     return sa
 
 
@@ -149,6 +150,7 @@ def do_update_service_account(
         e["details"] = details
         sa.save()
         bump_version(sa)
+        access_changed(principal.account)
     return sa
 
 
@@ -191,6 +193,7 @@ def do_set_service_account_namespace_access(
                 defaults={"permission": parse_permission(permission), "account": principal.account},
             )
         bump_version(sa)
+        access_changed(principal.account)
     return sa
 
 
@@ -203,3 +206,4 @@ def do_delete_service_account(
         check_version(sa, resource_version, "service account")
         e["details"] = {"name": sa.name, "api_keys_deleted": list(sa.api_keys.values_list("key_id", flat=True))}
         sa.delete()
+        access_changed(principal.account)

@@ -1,0 +1,143 @@
+"""Bringing the engine to what the control plane's database says, one idempotent step at a time.
+
+``provision_namespace`` looks at a namespace's state (ACTIVATING, UPDATING, DELETING), makes
+the engine match (``PutNamespace`` with the whole current settings, or ``DeleteNamespace``), and
+only then records the outcome, compare-and-set on the state and ``resource_version`` it read: a
+namespace that changed meanwhile is left to the newer change's own task. ``sync_access`` sends
+an account's whole access document until what the engine got is what the database holds.
+
+Both answer an ``Outcome`` instead of retrying themselves; the Celery tasks decide about retries.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+
+import grpc
+from django.conf import settings
+from django.db import transaction
+
+from accounts.models import NamespaceGrant
+from accounts.operations import finish_operation
+from accounts.services.common import access_changed
+from engine.admin_client import EngineAdminClient, EngineAdminError
+from namespaces.documents import access_document, namespace_document
+from namespaces.models import FAILED_STATE, PENDING_STATES, Namespace, NamespaceState
+
+log = logging.getLogger(__name__)
+
+# How many times sync_access re-sends when the database changed while it was sending.
+MAX_SYNC_ROUNDS = 5
+
+
+class Status(enum.StrEnum):
+    DONE = "done"  # the engine confirmed; the namespace and its operation are finished
+    FAILED = "failed"  # the engine refused the input (INVALID_ARGUMENT): not retried
+    RETRY = "retry"  # the engine did not confirm (unreachable, …): try again later
+    NOTHING = "nothing"  # nothing to do (already done, or superseded by a newer change)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    detail: str = ""
+
+
+def engine_admin_client() -> EngineAdminClient:
+    return EngineAdminClient(settings.SUNDIAL_ENGINE_ADMIN_ADDRESS, settings.SUNDIAL_ENGINE_ADMIN_SECRET)
+
+
+def _describe(error: EngineAdminError) -> str:
+    if error.code == grpc.StatusCode.UNAVAILABLE:
+        return f"the engine is unreachable at {settings.SUNDIAL_ENGINE_ADMIN_ADDRESS} ({error.message}); retrying"
+    return f"the engine answered {error.code.name}: {error.message}"
+
+
+def provision_namespace(namespace_pk: int) -> Outcome:
+    """One attempt at finishing a namespace's pending change on the engine."""
+    namespace = Namespace.objects.select_related("account").filter(pk=namespace_pk).first()
+    if namespace is None or namespace.state not in PENDING_STATES:
+        return Outcome(Status.NOTHING)
+    state, version = NamespaceState(namespace.state), namespace.resource_version
+    try:
+        with engine_admin_client() as client:
+            if state == NamespaceState.DELETING:
+                client.delete_namespace(namespace.namespace_id)
+            else:
+                client.put_namespace(namespace_document(namespace))
+    except EngineAdminError as error:
+        reason = _describe(error)
+        if error.code == grpc.StatusCode.INVALID_ARGUMENT:
+            return _record_refusal(namespace, state, version, reason)
+        Namespace.objects.filter(pk=namespace.pk, state=state, resource_version=version).update(last_error=reason)
+        log.warning("provisioning %s (%s) will be retried: %s", namespace.namespace_id, state, reason)
+        return Outcome(Status.RETRY, reason)
+    return _record_success(namespace, state, version)
+
+
+def _lock_unchanged(namespace: Namespace, state: NamespaceState, version: int) -> Namespace | None:
+    return (
+        Namespace.objects.select_for_update()
+        .select_related("account")
+        .filter(pk=namespace.pk, state=state, resource_version=version)
+        .first()
+    )
+
+
+def _record_success(namespace: Namespace, state: NamespaceState, version: int) -> Outcome:
+    with transaction.atomic():
+        current = _lock_unchanged(namespace, state, version)
+        if current is None:
+            return Outcome(Status.NOTHING, "the namespace changed while it was provisioned")
+        operation_pk = current.async_operation_id
+        if state == NamespaceState.DELETING:
+            # The row goes (see namespaces.models); so do the grants naming it, and the engine hears of it.
+            NamespaceGrant.objects.filter(account=current.account, namespace=current.name).delete()
+            current.delete()
+            access_changed(current.account)
+        else:
+            current.state = NamespaceState.ACTIVE
+            current.last_error = ""
+            current.provisioned_search_attributes = dict(current.search_attributes)
+            current.save(update_fields=["state", "last_error", "provisioned_search_attributes", "updated_at"])
+        if operation_pk is not None:
+            finish_operation(operation_pk)
+    return Outcome(Status.DONE)
+
+
+def _record_refusal(namespace: Namespace, state: NamespaceState, version: int, reason: str) -> Outcome:
+    with transaction.atomic():
+        current = _lock_unchanged(namespace, state, version)
+        if current is None:
+            return Outcome(Status.NOTHING, "the namespace changed while it was provisioned")
+        current.state = FAILED_STATE[state]
+        current.last_error = reason
+        current.save(update_fields=["state", "last_error", "updated_at"])
+        if current.async_operation_id is not None:
+            finish_operation(current.async_operation_id, failure_reason=reason)
+    log.warning("the engine refused %s of %s: %s", state, namespace.namespace_id, reason)
+    return Outcome(Status.FAILED, reason)
+
+
+def sync_access(account_id: str) -> Outcome:
+    """Send the account's access document; again if the database changed meanwhile, so that a
+    document built before a revocation can never be the last one the engine receives."""
+    document = access_document(account_id)
+    try:
+        with engine_admin_client() as client:
+            for _ in range(MAX_SYNC_ROUNDS):
+                client.sync_account_access(document)
+                current = access_document(account_id)
+                if current == document:
+                    return Outcome(Status.DONE)
+                document = current
+    except EngineAdminError as error:
+        reason = _describe(error)
+        if error.code == grpc.StatusCode.INVALID_ARGUMENT:
+            log.error("the engine refused the access document of account %s: %s", account_id, reason)
+            return Outcome(Status.FAILED, reason)
+        log.warning("access of account %s not synchronised, will retry: %s", account_id, reason)
+        return Outcome(Status.RETRY, reason)
+    return Outcome(Status.RETRY, "the account kept changing while its access was sent")
