@@ -513,10 +513,19 @@ async def test_each_run_gets_the_last_completion_result(client: Client, task_que
         ),
     )
     results = []
-    for _ in range(3):
+    for started in range(1, 4):
         await handle.trigger()
-        run = (await running_ids(handle))[0]
-        results.append(await client.get_workflow_handle(run[0], run_id=run[1]).result())
+
+        async def recorded(count: int = started) -> bool:
+            return len((await handle.describe()).info.recent_actions) >= count
+
+        # The run may finish before a look at the running actions: read it from the recent ones.
+        await eventually(recorded)
+        action = (await handle.describe()).info.recent_actions[started - 1].action
+        assert isinstance(action, ScheduleActionExecutionStartWorkflow)
+        results.append(
+            await client.get_workflow_handle(action.workflow_id, run_id=action.first_execution_run_id).result()
+        )
         await eventually(lambda: _no_running(handle))
         await asyncio.sleep(1.05)  # the next trigger is another second: another workflow id
     assert results == [1, 2, 3]
