@@ -264,6 +264,12 @@ CELERY_BEAT_SCHEDULE = {
 SUNDIAL_ENGINE_ADDRESS = env.str("SUNDIAL_ENGINE_ADDRESS", default="") or (
     f"127.0.0.1:{env.int('SUNDIAL_ENGINE_PORT', default=7233)}"
 )
+# Where tenants' SDKs reach the engine, as the namespace connection page shows it (default:
+# SUNDIAL_ENGINE_ADDRESS), and whether it serves TLS there.
+SUNDIAL_ENGINE_PUBLIC_ADDRESS = env.str("SUNDIAL_ENGINE_PUBLIC_ADDRESS", default="")
+SUNDIAL_ENGINE_PUBLIC_TLS = env.bool("SUNDIAL_ENGINE_PUBLIC_TLS", default=False)
+# The engine's --tls-namespace-suffix: mTLS clients name their namespace as <namespace id>.<suffix>.
+SUNDIAL_ENGINE_TLS_NAMESPACE_SUFFIX = env.str("SUNDIAL_ENGINE_TLS_NAMESPACE_SUFFIX", default="sundial.localhost")
 # Its admin API (docs/engine-admin-api.md): where namespaces, keys and grants are provisioned.
 SUNDIAL_ENGINE_ADMIN_ADDRESS = env.str("SUNDIAL_ENGINE_ADMIN_ADDRESS", default="") or (
     f"127.0.0.1:{env.int('SUNDIAL_ENGINE_ADMIN_PORT', default=7234)}"

@@ -6,10 +6,13 @@ requests may name a namespace either way (``accounts.services.common.namespace_n
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from google.protobuf.message import Message
 from google.protobuf.struct_pb2 import Struct
@@ -17,7 +20,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from temporalio.api.cloud.account.v1 import message_pb2 as account_pb
 from temporalio.api.cloud.auditlog.v1 import message_pb2 as auditlog_pb
 from temporalio.api.cloud.identity.v1 import message_pb2 as identity_pb
+from temporalio.api.cloud.namespace.v1 import message_pb2 as namespace_pb
 from temporalio.api.cloud.operation.v1 import message_pb2 as operation_pb
+from temporalio.api.cloud.region.v1 import message_pb2 as region_pb
 from temporalio.api.cloud.resource.v1 import message_pb2 as resource_pb
 
 from accounts.errors import InvalidInput
@@ -33,6 +38,8 @@ from accounts.models import (
     ServiceAccount,
 )
 from audit.models import AuditEntry
+from namespaces.models import Namespace, NamespaceState
+from namespaces.validation import CodecServer, NamespaceSpec
 
 AccountAccess = identity_pb.AccountAccess
 NamespaceAccess = identity_pb.NamespaceAccess
@@ -317,4 +324,138 @@ def log_record_to_proto(entry: AuditEntry) -> auditlog_pb.LogRecord:
         raw_details=raw,
         x_forwarded_for=entry.client_ip,
         async_operation_id=entry.async_operation_id,
+    )
+
+
+# --- namespaces and regions ---------------------------------------------------------------
+
+NamespaceSpecProto = namespace_pb.NamespaceSpec
+SEARCH_ATTRIBUTE_TYPES: dict[str, namespace_pb.NamespaceSpec.SearchAttributeType.ValueType] = {
+    "Text": NamespaceSpecProto.SEARCH_ATTRIBUTE_TYPE_TEXT,
+    "Keyword": NamespaceSpecProto.SEARCH_ATTRIBUTE_TYPE_KEYWORD,
+    "Int": NamespaceSpecProto.SEARCH_ATTRIBUTE_TYPE_INT,
+    "Double": NamespaceSpecProto.SEARCH_ATTRIBUTE_TYPE_DOUBLE,
+    "Bool": NamespaceSpecProto.SEARCH_ATTRIBUTE_TYPE_BOOL,
+    "Datetime": NamespaceSpecProto.SEARCH_ATTRIBUTE_TYPE_DATETIME,
+    "KeywordList": NamespaceSpecProto.SEARCH_ATTRIBUTE_TYPE_KEYWORD_LIST,
+}
+SEARCH_ATTRIBUTE_LABELS = {value: label for label, value in SEARCH_ATTRIBUTE_TYPES.items()}
+
+NAMESPACE_STATES: dict[str, resource_pb.ResourceState.ValueType] = {
+    NamespaceState.ACTIVATING: resource_pb.RESOURCE_STATE_ACTIVATING,
+    NamespaceState.ACTIVATION_FAILED: resource_pb.RESOURCE_STATE_ACTIVATION_FAILED,
+    NamespaceState.ACTIVE: resource_pb.RESOURCE_STATE_ACTIVE,
+    NamespaceState.UPDATING: resource_pb.RESOURCE_STATE_UPDATING,
+    NamespaceState.UPDATE_FAILED: resource_pb.RESOURCE_STATE_UPDATE_FAILED,
+    NamespaceState.DELETING: resource_pb.RESOURCE_STATE_DELETING,
+    NamespaceState.DELETE_FAILED: resource_pb.RESOURCE_STATE_DELETE_FAILED,
+    NamespaceState.DELETED: resource_pb.RESOURCE_STATE_DELETED,
+}
+
+# The one region: the engine this control plane provisions.
+REGION_ID = "sundial-local"
+
+
+def region_proto() -> region_pb.Region:
+    return region_pb.Region(id=REGION_ID, cloud_provider_region="local", location="The local Sundial engine")
+
+
+def engine_grpc_address() -> str:
+    """Where SDKs reach the engine: ``SUNDIAL_ENGINE_PUBLIC_ADDRESS`` when set, else the engine address."""
+    return str(getattr(settings, "SUNDIAL_ENGINE_PUBLIC_ADDRESS", "") or settings.SUNDIAL_ENGINE_ADDRESS)
+
+
+def ca_bundle_of(mtls: namespace_pb.MtlsAuthSpec) -> str:
+    """``accepted_client_ca`` as PEM text: the field holds the PEM bundle, base64-encoded (as Temporal
+    Cloud documents it) or as it is; ``accepted_client_ca_deprecated`` is the base64 text."""
+    raw = bytes(mtls.accepted_client_ca) or mtls.accepted_client_ca_deprecated.encode()
+    if not raw.strip():
+        return ""
+    if b"-----BEGIN" not in raw:
+        try:
+            raw = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidInput("spec.mtls_auth.accepted_client_ca is neither PEM nor base64-encoded PEM") from None
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        raise InvalidInput("spec.mtls_auth.accepted_client_ca is not PEM text") from None
+
+
+def search_attributes_of(spec: namespace_pb.NamespaceSpec) -> list[tuple[str, str]]:
+    """Both search attribute maps as (name, type) pairs, so that a name in both is caught as listed twice."""
+    pairs: list[tuple[str, str]] = []
+    for name, value in spec.search_attributes.items():
+        label = SEARCH_ATTRIBUTE_LABELS.get(value)
+        if label is None:
+            raise InvalidInput(f"spec.search_attributes[{name!r}]: type {value} is not a known search attribute type")
+        pairs.append((name, label))
+    pairs.extend(spec.custom_search_attributes.items())
+    return pairs
+
+
+def namespace_spec_of(spec: namespace_pb.NamespaceSpec, tags: Mapping[str, str]) -> NamespaceSpec:
+    """A request's ``NamespaceSpec`` as the service's (not yet validated); API-key access is on unless
+    the spec sets ``api_key_auth`` (Temporal Cloud's default when no CA bundle is given)."""
+    if spec.regions and any(region != REGION_ID for region in spec.regions):
+        raise InvalidInput(f"spec.regions: the only region is {REGION_ID!r}")
+    ca_bundle = ca_bundle_of(spec.mtls_auth)
+    api_key_auth = spec.api_key_auth.enabled if spec.HasField("api_key_auth") else not ca_bundle
+    filters = [
+        {
+            "common_name": f.common_name,
+            "organization": f.organization,
+            "organizational_unit": f.organizational_unit,
+            "subject_alternative_name": f.subject_alternative_name,
+        }
+        for f in spec.mtls_auth.certificate_filters
+    ]
+    codec = spec.codec_server
+    return NamespaceSpec(
+        retention_days=spec.retention_days,
+        api_key_auth=api_key_auth,
+        ca_bundle_pem=ca_bundle,
+        cert_filters=filters,
+        search_attributes=search_attributes_of(spec),
+        codec_server=CodecServer(codec.endpoint, codec.pass_access_token, codec.include_cross_origin_credentials),
+        deletion_protection=spec.lifecycle.enable_delete_protection,
+        tags=dict(tags),
+    )
+
+
+def namespace_to_proto(namespace: Namespace) -> namespace_pb.Namespace:
+    """A namespace; its search attributes in ``search_attributes`` only (not also in the deprecated
+    map), so that a spec read back can be sent again unchanged."""
+    spec = namespace_pb.NamespaceSpec(
+        name=namespace.name,
+        regions=[REGION_ID],
+        retention_days=namespace.retention_days,
+        api_key_auth=namespace_pb.ApiKeyAuthSpec(enabled=namespace.api_key_auth),
+        search_attributes={name: SEARCH_ATTRIBUTE_TYPES[label] for name, label in namespace.search_attributes.items()},
+        lifecycle=namespace_pb.LifecycleSpec(enable_delete_protection=namespace.deletion_protection),
+    )
+    if namespace.mtls_enabled:
+        spec.mtls_auth.CopyFrom(
+            namespace_pb.MtlsAuthSpec(
+                enabled=True,
+                accepted_client_ca=base64.b64encode(namespace.ca_bundle_pem.encode()),
+                accepted_client_ca_deprecated=base64.b64encode(namespace.ca_bundle_pem.encode()).decode(),
+                certificate_filters=[namespace_pb.CertificateFilterSpec(**f) for f in namespace.cert_filters],
+            )
+        )
+    if namespace.codec_endpoint:
+        spec.codec_server.CopyFrom(namespace_pb.CodecServerSpec(**namespace.codec_server))
+    operation = namespace.async_operation
+    return namespace_pb.Namespace(
+        namespace=namespace.namespace_id,
+        resource_version=str(namespace.resource_version),
+        spec=spec,
+        state=NAMESPACE_STATES[namespace.state],
+        state_deprecated=namespace.state,
+        async_operation_id=operation.operation_id if operation is not None else "",
+        endpoints=namespace_pb.Endpoints(grpc_address=engine_grpc_address()),
+        active_region=REGION_ID,
+        created_time=timestamp(namespace.created_at),
+        last_modified_time=timestamp(namespace.updated_at),
+        tags=dict(namespace.tags),
     )

@@ -8,7 +8,7 @@ from temporalio.api.cloud.cloudservice.v1 import request_response_pb2 as rr
 from temporalio.api.cloud.cloudservice.v1.service_pb2_grpc import CloudServiceServicer
 
 from cloudapi.context import serve
-from cloudapi.handlers import account, api_keys, service_accounts, users
+from cloudapi.handlers import account, api_keys, namespaces, service_accounts, users
 
 # The RPCs this server implements (issue 5's list); tests check that each one is overridden.
 IMPLEMENTED = (
@@ -34,6 +34,17 @@ IMPLEMENTED = (
     "DeleteApiKey",
     "GetAsyncOperation",
     "GetAuditLogs",
+    # issue 6
+    "GetNamespaces",
+    "GetNamespace",
+    "CreateNamespace",
+    "UpdateNamespace",
+    "DeleteNamespace",
+    "RenameCustomSearchAttribute",
+    "GetRegions",
+    "GetRegion",
+    "GetUserNamespaceAssignments",
+    "GetServiceAccountNamespaceAssignments",
 )
 
 
@@ -125,3 +136,47 @@ class CloudService(CloudServiceServicer):
 
     def GetAuditLogs(self, request: rr.GetAuditLogsRequest, context: grpc.ServicerContext) -> rr.GetAuditLogsResponse:
         return serve(context, account.get_audit_logs, request)
+
+    def GetNamespaces(
+        self, request: rr.GetNamespacesRequest, context: grpc.ServicerContext
+    ) -> rr.GetNamespacesResponse:
+        return serve(context, namespaces.get_namespaces, request)
+
+    def GetNamespace(self, request: rr.GetNamespaceRequest, context: grpc.ServicerContext) -> rr.GetNamespaceResponse:
+        return serve(context, namespaces.get_namespace, request)
+
+    def CreateNamespace(
+        self, request: rr.CreateNamespaceRequest, context: grpc.ServicerContext
+    ) -> rr.CreateNamespaceResponse:
+        return serve(context, namespaces.create_namespace, request)
+
+    def UpdateNamespace(
+        self, request: rr.UpdateNamespaceRequest, context: grpc.ServicerContext
+    ) -> rr.UpdateNamespaceResponse:
+        return serve(context, namespaces.update_namespace, request)
+
+    def DeleteNamespace(
+        self, request: rr.DeleteNamespaceRequest, context: grpc.ServicerContext
+    ) -> rr.DeleteNamespaceResponse:
+        return serve(context, namespaces.delete_namespace, request)
+
+    def RenameCustomSearchAttribute(
+        self, request: rr.RenameCustomSearchAttributeRequest, context: grpc.ServicerContext
+    ) -> rr.RenameCustomSearchAttributeResponse:
+        return serve(context, namespaces.rename_custom_search_attribute, request)
+
+    def GetRegions(self, request: rr.GetRegionsRequest, context: grpc.ServicerContext) -> rr.GetRegionsResponse:
+        return serve(context, namespaces.get_regions, request)
+
+    def GetRegion(self, request: rr.GetRegionRequest, context: grpc.ServicerContext) -> rr.GetRegionResponse:
+        return serve(context, namespaces.get_region, request)
+
+    def GetUserNamespaceAssignments(
+        self, request: rr.GetUserNamespaceAssignmentsRequest, context: grpc.ServicerContext
+    ) -> rr.GetUserNamespaceAssignmentsResponse:
+        return serve(context, namespaces.get_user_namespace_assignments, request)
+
+    def GetServiceAccountNamespaceAssignments(
+        self, request: rr.GetServiceAccountNamespaceAssignmentsRequest, context: grpc.ServicerContext
+    ) -> rr.GetServiceAccountNamespaceAssignmentsResponse:
+        return serve(context, namespaces.get_service_account_namespace_assignments, request)

@@ -1,5 +1,5 @@
 """`sundial engine [--dev] [--host H] [--port P] [--db URL] [--admin-host H] [--admin-port P]
-[--admin-secret S] [--api-key-pepper P]`.
+[--admin-secret S] [--api-key-pepper P] [--tls-cert PEM --tls-key PEM] [--tls-namespace-suffix S]`.
 
 The top-level `sundial` command delegates its `engine` subcommand here.
 """
@@ -15,7 +15,15 @@ import sys
 from collections.abc import Coroutine
 from typing import Any
 
-from engine.config import DEFAULT_ADMIN_PORT, DEFAULT_HOST, DEFAULT_PORT, TRANSPORTS, EngineConfig, parse_port
+from engine.config import (
+    DEFAULT_ADMIN_PORT,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_TLS_NAMESPACE_SUFFIX,
+    TRANSPORTS,
+    EngineConfig,
+    parse_port,
+)
 from engine.errors import ConfigError
 from engine.persistence.url import default_database_url
 from engine.server import EngineServer
@@ -80,6 +88,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="the control plane's API_KEY_PEPPER, which API-key digests are computed with; without it "
         "no key is accepted outside --dev (env API_KEY_PEPPER, preferred)",
     )
+    parser.add_argument(
+        "--tls-cert",
+        metavar="PEM",
+        default=os.environ.get("SUNDIAL_ENGINE_TLS_CERT", ""),
+        help="serve TLS on the gRPC port with this PEM certificate chain (env SUNDIAL_ENGINE_TLS_CERT); "
+        "needs --tls-key",
+    )
+    parser.add_argument(
+        "--tls-key",
+        metavar="PEM",
+        default=os.environ.get("SUNDIAL_ENGINE_TLS_KEY", ""),
+        help="the PEM private key of --tls-cert (env SUNDIAL_ENGINE_TLS_KEY)",
+    )
+    parser.add_argument(
+        "--tls-namespace-suffix",
+        metavar="SUFFIX",
+        default=os.environ.get("SUNDIAL_ENGINE_TLS_NAMESPACE_SUFFIX", DEFAULT_TLS_NAMESPACE_SUFFIX),
+        help="namespace endpoints are <namespace id>.SUFFIX: the TLS server name a client with a "
+        "certificate sends (env SUNDIAL_ENGINE_TLS_NAMESPACE_SUFFIX; default %(default)s)",
+    )
     return parser
 
 
@@ -100,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
             admin_port=parse_port(args.admin_port),
             admin_secret=args.admin_secret,
             api_key_pepper=args.api_key_pepper,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            tls_namespace_suffix=args.tls_namespace_suffix,
         )
         _configure_logging()
         tune_garbage_collector()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import ssl
 from dataclasses import dataclass, field
 
 from engine.errors import ConfigError
@@ -14,6 +17,8 @@ DEFAULT_GRACE_PERIOD = 10.0
 MAX_PORT = 65535
 # "sundial": the engine's own HTTP/2 gRPC transport (engine/transport); "grpcio": grpc.aio
 TRANSPORTS = ("sundial", "grpcio")
+DEFAULT_TLS_NAMESPACE_SUFFIX = "sundial.localhost"
+_DNS_SUFFIX = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,12 @@ class EngineConfig:
     # how often each engine process reloads tenant access from the store (a revoked key stops
     # working everywhere within this plus a check)
     access_reload_interval: float = 2.0
+    # TLS on the tenant port (PEM files: the certificate chain and its private key), and the
+    # DNS suffix of namespace endpoints: a client names the namespace it calls in the TLS server
+    # name `<namespace id>.<suffix>`, which selects the CAs its client certificate must chain to
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_namespace_suffix: str = DEFAULT_TLS_NAMESPACE_SUFFIX
     database: DatabaseUrl = field(init=False)
 
     def __post_init__(self) -> None:
@@ -69,7 +80,36 @@ class EngineConfig:
             raise ConfigError("the access reload interval must be positive")
         if self.grace_period < 0:
             raise ConfigError(f"grace period {self.grace_period} must not be negative")
+        self._check_tls()
         object.__setattr__(self, "database", parse_database_url(self.db_url))
+
+    def _check_tls(self) -> None:
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ConfigError("--tls-cert and --tls-key go together: give both PEM files or neither")
+        suffix = self.tls_namespace_suffix.strip(".").lower()
+        if len(suffix) > 200 or not _DNS_SUFFIX.match(suffix):
+            raise ConfigError(f"TLS namespace suffix {self.tls_namespace_suffix!r} is not a DNS name")
+        if not self.tls_cert:
+            return
+        if self.transport == "grpcio":
+            raise ConfigError(
+                "TLS is served by the engine's own transport only: drop --transport grpcio or the TLS files"
+            )
+        for path in (self.tls_cert, self.tls_key):
+            if not os.path.isfile(path):
+                raise ConfigError(f"TLS file {path} does not exist")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        try:
+            context.load_cert_chain(self.tls_cert, self.tls_key)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(
+                f"the TLS certificate {self.tls_cert} and key {self.tls_key} do not load as a PEM "
+                f"certificate chain and its private key: {exc}"
+            ) from None
+
+    @property
+    def tls_enabled(self) -> bool:
+        return bool(self.tls_cert)
 
     @property
     def address(self) -> str:

@@ -11,6 +11,7 @@ import grpc
 from engine.auth.access import AccessControl
 from engine.auth.admin_service import AdminService
 from engine.auth.authorizer import Authorizer
+from engine.auth.mtls import TenantTls
 from engine.auth.provisioning import Provisioner
 from engine.batch.operations import BatchOperations
 from engine.config import EngineConfig, format_address
@@ -123,7 +124,10 @@ class EngineServer:
                 assert self.access is not None
                 provisioner = Provisioner(store, namespaces, search_attributes, self.access, self.reaper)
                 self._admin_server = await self._bind_admin(AdminService(provisioner, config.admin_secret))
-            server = await self._bind(service, operator, wrap)
+            tls = None
+            if config.tls_enabled:
+                tls = TenantTls(config.tls_cert, config.tls_key, self.access, config.tls_namespace_suffix)
+            server = await self._bind(service, operator, wrap, tls)
             await server.start()
             if self._admin_server is not None:
                 await self._admin_server.start()
@@ -152,6 +156,7 @@ class EngineServer:
         self._store, self._server = store, server
         await self._health.serving()
         mode = ", dev mode" if config.dev else ""
+        mode += ", TLS" if config.tls_enabled else ""
         log.info("engine listening on %s (store: %s%s)", self.address, config.database, mode)
         if self._admin_server is not None:
             log.info("engine admin API listening on %s", self.admin_address)
@@ -215,9 +220,9 @@ class EngineServer:
                 loop.remove_signal_handler(sig)
 
     async def _bind(
-        self, service: WorkflowService, operator: OperatorService, wrap: Wrapper | None
+        self, service: WorkflowService, operator: OperatorService, wrap: Wrapper | None, tls: TenantTls | None
     ) -> grpc.aio.Server | GrpcServer:
-        server = self._new_server()
+        server = GrpcServer(tls.context) if tls is not None else self._new_server()
         add_workflow_service(server, service, wrap=wrap)
         add_operator_service(server, operator, wrap=wrap)
         self._health.register(server)

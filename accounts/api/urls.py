@@ -17,6 +17,7 @@ from accounts.api.views.account import (
     TransferOwnershipView,
 )
 from accounts.api.views.api_keys import ApiKeysView, ApiKeyView
+from accounts.api.views.namespaces import NamespacesView, NamespaceView
 from accounts.api.views.service_accounts import (
     ServiceAccountNamespaceAccessView,
     ServiceAccountsView,
@@ -48,6 +49,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("api-keys", ApiKeysView.as_view(), name="api-keys"),
     path("api-keys/<str:key_id>", ApiKeyView.as_view(), name="api-key"),
+    path("namespaces", NamespacesView.as_view(), name="namespaces"),
+    path("namespaces/<str:namespace>", NamespaceView.as_view(), name="namespace"),
     path("operations/<str:operation_id>", AsyncOperationView.as_view(), name="operation"),
     path("audit-logs", AuditLogsView.as_view(), name="audit-logs"),
     re_path(r"^(?P<path>.*)$", not_found),

@@ -28,6 +28,7 @@ from temporalio.api.errordetails.v1 import NamespaceNotFoundFailure
 
 from engine.auth.access import AccessControl
 from engine.auth.caller import Caller, current_caller
+from engine.auth.mtls import CertificateRefused, certificate_principal
 from engine.auth.permissions import TASK_TOKEN_METHODS, Need, Permission, Scope, need_of
 from engine.auth.snapshot import AccessSnapshot
 from engine.frontend.errors import RpcError, abort
@@ -63,6 +64,10 @@ def bearer_token(metadata: Iterable[Any]) -> str:
     raise Denied(UNAUTHENTICATED, "missing credentials: send the header 'authorization: Bearer <API key>'")
 
 
+def _has_authorization(metadata: Iterable[Any]) -> bool:
+    return any(key == "authorization" for key, _ in metadata)
+
+
 def api_key_digest(pepper: bytes, token: str) -> str:
     """HMAC-SHA256 of the whole token under the pepper, as hex (the control plane's digest)."""
     return hmac.digest(pepper, token.encode(), "sha256").hex()
@@ -76,7 +81,17 @@ class Authorizer:
 
     # --- the two checks -------------------------------------------------------------------------
 
-    def authenticate(self, metadata: Iterable[Any]) -> Caller:
+    def authenticate(self, metadata: Iterable[Any], ssl_object: Any = None) -> Caller:
+        """The caller of a call with these headers on a connection with this TLS session (None:
+        plaintext). Raises `Denied`."""
+        if ssl_object is not None and not _has_authorization(metadata):
+            snapshot = self.access.snapshot
+            try:
+                principal = certificate_principal(ssl_object, snapshot)
+            except CertificateRefused as refused:
+                raise Denied(PERMISSION_DENIED if refused.authenticated else UNAUTHENTICATED, str(refused)) from None
+            if principal is not None:
+                return Caller("", principal, snapshot)
         token = bearer_token(metadata)
         prefix, _, rest = token.partition("_")
         key_id, _, secret = rest.partition("_")
@@ -117,13 +132,13 @@ class Authorizer:
             )
         have = caller.principal.permission_on(namespace)
         if have is None:
-            raise Denied(PERMISSION_DENIED, f"the API key has no access to namespace {name}")
-        if not namespace.api_key_auth:
+            raise Denied(PERMISSION_DENIED, f"{caller.credential} has no access to namespace {name}")
+        if not namespace.api_key_auth and not caller.by_certificate:
             raise Denied(PERMISSION_DENIED, f"namespace {name} does not accept API keys (API-key auth is off)")
         if have < need:
             raise Denied(
                 PERMISSION_DENIED,
-                f"{method} needs {need.label} permission on namespace {name}; the API key has {have.label}",
+                f"{method} needs {need.label} permission on namespace {name}; {caller.credential} has {have.label}",
             )
 
     @staticmethod
@@ -159,7 +174,10 @@ class Authorizer:
 
         async def authorized(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             try:
-                caller = self.authenticate(context.invocation_metadata() or ())
+                tls_session = getattr(context, "tls_session", None)  # the engine's own transport
+                caller = self.authenticate(
+                    context.invocation_metadata() or (), tls_session() if tls_session is not None else None
+                )
                 if need is None:
                     if implemented:  # served but not in the table: refused until it is added
                         raise Denied(PERMISSION_DENIED, f"{method} is not open to API keys")

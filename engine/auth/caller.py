@@ -11,16 +11,25 @@ from engine.auth.snapshot import AccessSnapshot, PrincipalAccess
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    key_id: str
+    key_id: str  # "" for a client certificate
     principal: PrincipalAccess
     snapshot: AccessSnapshot  # the snapshot the call was authorized against
 
+    @property
+    def by_certificate(self) -> bool:
+        """A verified mTLS client certificate (engine/auth/mtls.py) rather than an API key."""
+        return not self.key_id
+
+    @property
+    def credential(self) -> str:
+        return "the client certificate" if self.by_certificate else "the API key"
+
     def readable_namespaces(self) -> list[str]:
-        """Names of the namespaces this caller may read with its key, sorted."""
+        """Names of the namespaces this caller may read with its credential, sorted."""
         return sorted(
             ns.name
             for ns in self.snapshot.namespaces.values()
-            if ns.api_key_auth and self.principal.permission_on(ns) is not None
+            if (ns.api_key_auth or self.by_certificate) and self.principal.permission_on(ns) is not None
         )
 
 

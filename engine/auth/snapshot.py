@@ -4,6 +4,7 @@ half of a sync."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -18,6 +19,10 @@ class NamespaceAccess:
     short_name: str  # the part before the first '.', what grants name
     account_id: str
     api_key_auth: bool
+    # mTLS (engine/auth/mtls.py): the accepted client CA bundle (None: mTLS is off) and the
+    # certificate filters, each a mapping of filter field to pattern
+    mtls_ca_pem: str | None = None
+    mtls_filters: tuple[Mapping[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +64,13 @@ class AccessSnapshot:
     def from_state(cls, state: AccessState) -> AccessSnapshot:
         namespaces = {
             row.name: NamespaceAccess(
-                row.namespace_id, row.name, row.name.split(".", 1)[0], row.account_id, row.api_key_auth
+                row.namespace_id,
+                row.name,
+                row.name.split(".", 1)[0],
+                row.account_id,
+                row.api_key_auth,
+                row.mtls_ca_bundle_pem,
+                _filters(row.mtls_filters),
             )
             for row in state.namespaces
         }
@@ -76,6 +87,22 @@ class AccessSnapshot:
             namespaces_by_id={ns.id: ns for ns in namespaces.values()},
             keys=keys,
         )
+
+
+def _filters(text: str) -> tuple[Mapping[str, str], ...]:
+    """The stored JSON list of filter objects; only validated values are stored, so anything
+    else is dropped (a filter that is not an object would match nothing useful)."""
+    try:
+        items = json.loads(text or "[]")
+    except ValueError:
+        return ()
+    if not isinstance(items, list):
+        return ()
+    return tuple(
+        {key: value for key, value in item.items() if isinstance(value, str) and value}
+        for item in items
+        if isinstance(item, dict)
+    )
 
 
 def _principal(row: PrincipalRow) -> PrincipalAccess:

@@ -2,7 +2,7 @@
 
 The handler gets the request message and a `ServerContext` with the parts of grpc.aio's
 `ServicerContext` the engine uses (`abort`, `time_remaining`, `invocation_metadata`, `write`,
-`peer`, `cancelled`), so servicers run unchanged on either server.
+`peer`, `cancelled`; plus `tls_session`), so servicers run unchanged on either server.
 """
 
 from __future__ import annotations
@@ -198,6 +198,10 @@ class ServerContext:
 
     def peer(self) -> str:
         return self._call.connection.peer
+
+    def tls_session(self) -> object | None:
+        """The connection's `ssl.SSLObject` on a TLS server, else None (not in grpc.aio)."""
+        return self._call.connection.ssl_object
 
     def cancelled(self) -> bool:
         return self._call.cancelled_by_client

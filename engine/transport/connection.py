@@ -72,6 +72,7 @@ class Http2Connection(asyncio.Protocol):
         self.dispatcher = dispatcher
         self.transport: asyncio.Transport | None = None
         self.peer = ""
+        self.ssl_object: object | None = None  # the TLS session (ssl.SSLObject), on a TLS server
         self.streams: dict[int, Stream] = {}
         self._buffer = bytearray()
         self._preface_seen = False
@@ -97,6 +98,7 @@ class Http2Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]  # a stream transport (uvloop's is no asyncio.Transport subclass)
         peer = transport.get_extra_info("peername")
         self.peer = f"ipv4:{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer)
+        self.ssl_object = transport.get_extra_info("ssl_object")
         self._write(
             f.settings_frame(
                 {

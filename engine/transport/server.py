@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import socket
+import ssl
 import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -55,9 +56,14 @@ class _Details:
 
 
 class GrpcServer:
-    """Bind with `add_insecure_port`, `start()`, `stop(grace)`: the slice of grpc.aio.Server the engine uses."""
+    """Bind with `add_insecure_port`, `start()`, `stop(grace)`: the slice of grpc.aio.Server the engine uses.
 
-    def __init__(self) -> None:
+    With `ssl_context` every bound socket serves TLS (HTTP/2 over TLS, ALPN h2) and each call's
+    context offers `tls_session()`, the connection's `ssl.SSLObject` (peer certificate, and the
+    context the SNI callback chose)."""
+
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+        self.ssl_context = ssl_context
         self.max_request_bytes = MAX_MESSAGE_BYTES + 5
         self._methods: dict[str, _Method | None] = {}
         self._generic: list[Any] = []
@@ -119,7 +125,7 @@ class GrpcServer:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         for sock in self._sockets:
-            self._servers.append(await loop.create_server(self._connection, sock=sock))
+            self._servers.append(await loop.create_server(self._connection, sock=sock, ssl=self.ssl_context))
 
     async def stop(self, grace: float | None) -> None:
         """Refuse new calls, let those in flight finish for `grace` seconds, then cancel them."""

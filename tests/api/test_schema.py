@@ -15,6 +15,7 @@ OPERATIONS = {
     "DeleteServiceAccount", "SetServiceAccountNamespaceAccess",
     "GetApiKeys", "CreateApiKey", "GetApiKey", "UpdateApiKey", "DeleteApiKey",
     "GetAsyncOperation", "GetAuditLogs",
+    "GetNamespaces", "CreateNamespace", "GetNamespace", "UpdateNamespace", "DeleteNamespace",
 }  # fmt: skip
 
 

@@ -183,10 +183,15 @@ def test_connect_survives_the_get_system_info_probe_and_gzip_requests_are_read(a
 def test_the_servicer_overrides_exactly_the_implemented_rpcs() -> None:
     overridden = {name for name in vars(CloudService) if name[0].isupper()}
     assert overridden == set(IMPLEMENTED)
-    assert len(IMPLEMENTED) == 22
+    assert len(IMPLEMENTED) == 32
     assert all(callable(getattr(CloudServiceServicer, name)) for name in IMPLEMENTED)
 
 
 def test_an_rpc_this_server_does_not_implement_says_so(alice, cloud_target, loop) -> None:
     cloud = connect(loop, cloud_target, new_key(alice)[1])
-    cloud.fails("get_namespaces", rr.GetNamespacesRequest(), RPCStatusCode.UNIMPLEMENTED, "not implemented")
+    cloud.fails(
+        "get_namespace_export_sinks",
+        rr.GetNamespaceExportSinksRequest(),
+        RPCStatusCode.UNIMPLEMENTED,
+        "not implemented",
+    )

@@ -164,8 +164,8 @@ class Admin:
 
 
 async def connect(engine: EngineServer, namespace: str, token: str | None, **options: Any) -> Client:
-    """An SDK client given only the host, the namespace id and the API key (the engine serves
-    no TLS yet, so TLS, which the SDK turns on with an API key, is turned off)."""
+    """An SDK client given only the host, the namespace id and the API key (these engines serve
+    plaintext, so TLS, which the SDK turns on with an API key, is turned off)."""
     return await Client.connect(f"127.0.0.1:{engine.port}", namespace=namespace, api_key=token, tls=False, **options)
 
 

@@ -1,0 +1,202 @@
+"""Namespaces, the one region, and who holds access to a namespace.
+
+Create, update and delete answer with the PENDING async operation of the change; the
+provisioning task finishes it (FULFILLED once the engine confirms, FAILED if it refuses).
+Requests may name a namespace by its id (``<name>.<account id>``) or by its name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from temporalio.api.cloud.cloudservice.v1 import request_response_pb2 as rr
+from temporalio.api.cloud.identity.v1 import message_pb2 as identity_pb
+
+from accounts.errors import FailedPrecondition, InvalidInput, NotFound, PermissionDenied
+from accounts.models import Membership, NamespaceGrant, NamespacePermission, ServiceAccount
+from accounts.permissions import can_manage_namespace
+from accounts.principal import Principal
+from audit.services import audited
+from cloudapi.convert import (
+    PERMISSION_TO_PROTO,
+    REGION_ID,
+    namespace_spec_of,
+    namespace_to_proto,
+    region_proto,
+)
+from cloudapi.handlers.common import mutate, required
+from cloudapi.paging import cut, decode_token, keyset_page, page_size_of
+from namespaces.documents import ADMIN_ROLES
+from namespaces.selectors import namespace_get, namespace_list, namespace_spec
+from namespaces.services import do_create_namespace, do_delete_namespace, do_update_namespace
+
+PAGE_KIND = "namespaces"
+USER_ASSIGNMENTS_KIND = "user-namespace-assignments"
+SA_ASSIGNMENTS_KIND = "service-account-namespace-assignments"
+
+
+def get_namespaces(principal: Principal, request: rr.GetNamespacesRequest) -> rr.GetNamespacesResponse:
+    size = page_size_of(request.page_size)
+    rows = namespace_list(principal=principal, name=request.name).select_related("async_operation")
+    page, token = keyset_page(rows, kind=PAGE_KIND, key="name", page_size=size, page_token=request.page_token)
+    return rr.GetNamespacesResponse(namespaces=[namespace_to_proto(ns) for ns in page], next_page_token=token)
+
+
+def get_namespace(principal: Principal, request: rr.GetNamespaceRequest) -> rr.GetNamespaceResponse:
+    found = namespace_get(principal=principal, namespace=required(request.namespace, "namespace"))
+    return rr.GetNamespaceResponse(namespace=namespace_to_proto(found))
+
+
+def create_namespace(principal: Principal, request: rr.CreateNamespaceRequest) -> rr.CreateNamespaceResponse:
+    spec = namespace_spec_of(request.spec, request.tags)
+    name = request.spec.name
+
+    def change() -> dict[str, str]:
+        namespace = do_create_namespace(principal, name=name, spec=spec)
+        return {"namespace": namespace.namespace_id}
+
+    result, operation, _ = mutate(principal, request, "CreateNamespace", change)
+    return rr.CreateNamespaceResponse(namespace=result["namespace"], async_operation=operation)
+
+
+def update_namespace(principal: Principal, request: rr.UpdateNamespaceRequest) -> rr.UpdateNamespaceResponse:
+    """Replace the namespace's settings with the spec's; its name cannot change and its tags are
+    kept (Temporal Cloud changes them with ``UpdateNamespaceTags``)."""
+    spec = namespace_spec_of(request.spec, {})
+    namespace = required(request.namespace, "namespace")
+
+    def change() -> dict[str, str]:
+        found = namespace_get(principal=principal, namespace=namespace)
+        if request.spec.name and request.spec.name != found.name:
+            raise InvalidInput(f"spec.name: a namespace cannot be renamed (it is {found.name!r})")
+        updated = do_update_namespace(
+            principal,
+            namespace=namespace,
+            spec=replace(spec, tags=namespace_spec(found).tags),
+            resource_version=request.resource_version,
+        )
+        return {"namespace": updated.namespace_id}
+
+    _, operation, _ = mutate(principal, request, "UpdateNamespace", change)
+    return rr.UpdateNamespaceResponse(async_operation=operation)
+
+
+def delete_namespace(principal: Principal, request: rr.DeleteNamespaceRequest) -> rr.DeleteNamespaceResponse:
+    namespace = required(request.namespace, "namespace")
+
+    def change() -> dict[str, str]:
+        deleted = do_delete_namespace(principal, namespace=namespace, resource_version=request.resource_version)
+        return {"namespace": deleted.namespace_id}
+
+    _, operation, _ = mutate(principal, request, "DeleteNamespace", change)
+    return rr.DeleteNamespaceResponse(async_operation=operation)
+
+
+def rename_custom_search_attribute(
+    principal: Principal, request: rr.RenameCustomSearchAttributeRequest
+) -> rr.RenameCustomSearchAttributeResponse:
+    """Refused (FAILED_PRECONDITION) for every namespace the caller administers: the engine cannot
+    rename search attributes yet. The refusal is audited like any other change."""
+    with audited(principal, "RenameCustomSearchAttributeAPI", target_type="namespace") as entry:
+        found = namespace_get(principal=principal, namespace=required(request.namespace, "namespace"))
+        entry["target_id"] = found.namespace_id
+        old = required(request.existing_custom_search_attribute_name, "existing_custom_search_attribute_name")
+        new = required(request.new_custom_search_attribute_name, "new_custom_search_attribute_name")
+        entry["details"] = {"from": old, "to": new}
+        if not can_manage_namespace(principal, found.name):
+            raise PermissionDenied(f"you need Namespace Admin on {found.name!r} to change it")
+        if old not in found.search_attributes:
+            raise NotFound(f"namespace {found.name!r} has no custom search attribute {old!r}")
+        raise FailedPrecondition(
+            "renaming custom search attributes is not supported by this Sundial engine yet; add a new attribute instead"
+        )
+
+
+def get_regions(principal: Principal, request: rr.GetRegionsRequest) -> rr.GetRegionsResponse:
+    return rr.GetRegionsResponse(regions=[region_proto()])
+
+
+def get_region(principal: Principal, request: rr.GetRegionRequest) -> rr.GetRegionResponse:
+    region = required(request.region, "region")
+    if region != REGION_ID:
+        raise NotFound(f"region {region!r} not found (the only region is {REGION_ID!r})")
+    return rr.GetRegionResponse(region=region_proto())
+
+
+def _access(permission: str) -> identity_pb.NamespaceAccess:
+    value = NamespacePermission(permission)
+    return identity_pb.NamespaceAccess(permission=PERMISSION_TO_PROTO[value], permission_deprecated=value)
+
+
+def _assignments(principal: Principal, namespace: str) -> tuple[str, dict[int, str], dict[int, str]]:
+    """The namespace's name, and its grants by membership and by service account."""
+    found = namespace_get(principal=principal, namespace=namespace)
+    members: dict[int, str] = {}
+    service_accounts: dict[int, str] = {}
+    for grant in NamespaceGrant.objects.filter(account=principal.account, namespace=found.name):
+        if grant.membership_id is not None:
+            members[grant.membership_id] = grant.permission
+        elif grant.service_account_id is not None:
+            service_accounts[grant.service_account_id] = grant.permission
+    return found.name, members, service_accounts
+
+
+def get_user_namespace_assignments(
+    principal: Principal, request: rr.GetUserNamespaceAssignmentsRequest
+) -> rr.GetUserNamespaceAssignmentsResponse:
+    """Everyone with access to the namespace: its grants, and Owners and Global Admins (who
+    administer every namespace: ``inherited_access``), by ascending user id."""
+    size = page_size_of(request.page_size)
+    _, grants, _ = _assignments(principal, required(request.namespace, "namespace"))
+    after = decode_token(USER_ASSIGNMENTS_KIND, request.page_token)
+    members = Membership.objects.filter(account=principal.account).select_related("user").order_by("public_id")
+    if after is not None:
+        members = members.filter(public_id__gt=after)
+    rows: list[identity_pb.UserNamespaceAssignment] = []
+    for member in members:
+        inherited = member.role in ADMIN_ROLES
+        if not inherited and member.pk not in grants:
+            continue
+        rows.append(
+            identity_pb.UserNamespaceAssignment(
+                id=member.public_id,
+                email=member.user.email,
+                namespace_access=_access(NamespacePermission.ADMIN if inherited else grants[member.pk]),
+                inherited_access=inherited,
+                resource_version=str(member.resource_version),
+            )
+        )
+        if len(rows) > size:
+            break
+    page, token = cut(rows, kind=USER_ASSIGNMENTS_KIND, page_size=size, key_of=lambda row: row.id)
+    return rr.GetUserNamespaceAssignmentsResponse(users=page, next_page_token=token)
+
+
+def get_service_account_namespace_assignments(
+    principal: Principal, request: rr.GetServiceAccountNamespaceAssignmentsRequest
+) -> rr.GetServiceAccountNamespaceAssignmentsResponse:
+    """Service accounts with access to the namespace (Global Admin ones by inheritance)."""
+    size = page_size_of(request.page_size)
+    _, _, grants = _assignments(principal, required(request.namespace, "namespace"))
+    after = decode_token(SA_ASSIGNMENTS_KIND, request.page_token)
+    accounts = ServiceAccount.objects.filter(account=principal.account).order_by("public_id")
+    if after is not None:
+        accounts = accounts.filter(public_id__gt=after)
+    rows: list[identity_pb.ServiceAccountNamespaceAssignment] = []
+    for sa in accounts:
+        inherited = sa.role in ADMIN_ROLES
+        if not inherited and sa.pk not in grants:
+            continue
+        rows.append(
+            identity_pb.ServiceAccountNamespaceAssignment(
+                id=sa.public_id,
+                name=sa.name,
+                namespace_access=_access(NamespacePermission.ADMIN if inherited else grants[sa.pk]),
+                inherited_access=inherited,
+                resource_version=str(sa.resource_version),
+            )
+        )
+        if len(rows) > size:
+            break
+    page, token = cut(rows, kind=SA_ASSIGNMENTS_KIND, page_size=size, key_of=lambda row: row.id)
+    return rr.GetServiceAccountNamespaceAssignmentsResponse(service_accounts=page, next_page_token=token)
