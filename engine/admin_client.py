@@ -62,6 +62,14 @@ class EngineAdminClient:
     def sync_account_access(self, access: dict[str, Any]) -> dict[str, Any]:
         return self.call("SyncAccountAccess", access)
 
+    def rename_search_attribute(
+        self, namespace: str, old_name: str, new_name: str, *, sa_type: str | None = None
+    ) -> dict[str, Any]:
+        request: dict[str, Any] = {"namespace": namespace, "old_name": old_name, "new_name": new_name}
+        if sa_type is not None:
+            request["type"] = sa_type
+        return self.call("RenameSearchAttribute", request)
+
     def close(self) -> None:
         self._channel.close()
 

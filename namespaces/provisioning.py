@@ -1,7 +1,8 @@
 """Bringing the engine to what the control plane's database says, one idempotent step at a time.
 
 ``provision_namespace`` looks at a namespace's state (ACTIVATING, UPDATING, DELETING), makes
-the engine match (``PutNamespace`` with the whole current settings, or ``DeleteNamespace``), and
+the engine match (``PutNamespace`` with the whole current settings, ``DeleteNamespace``, or
+``RenameSearchAttribute`` when a confirmed attribute was renamed), and
 only then records the outcome, compare-and-set on the state and ``resource_version`` it read: a
 namespace that changed meanwhile is left to the newer change's own task. ``sync_access`` sends
 an account's whole access document until what the engine got is what the database holds.
@@ -55,22 +56,47 @@ def _describe(error: EngineAdminError) -> str:
     return f"the engine answered {error.code.name}: {error.message}"
 
 
+# What the engine answers to input it will never accept (retrying cannot help).
+REFUSALS = frozenset({grpc.StatusCode.INVALID_ARGUMENT})
+# … and to a rename, when its copy of the attributes is not what the control plane confirmed.
+RENAME_REFUSALS = REFUSALS | {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ALREADY_EXISTS}
+
+
+def pending_rename(namespace: Namespace) -> tuple[str, str, str] | None:
+    """(old name, new name, type) of a rename the engine has not confirmed: a confirmed attribute
+    missing from ``search_attributes`` (they are never removed, only renamed, and a rename is the
+    only change in flight) and the new name of its type that took its place."""
+    current, confirmed = namespace.search_attributes, namespace.provisioned_search_attributes
+    gone = [name for name in confirmed if name not in current]
+    new = [name for name in current if name not in confirmed]
+    if len(gone) != 1:
+        return None
+    old_name = gone[0]
+    label = confirmed[old_name]
+    candidates = [name for name in new if current[name] == label]
+    return (old_name, candidates[0], label) if len(candidates) == 1 else None
+
+
 def provision_namespace(namespace_pk: int) -> Outcome:
     """One attempt at finishing a namespace's pending change on the engine."""
     namespace = Namespace.objects.select_related("account").filter(pk=namespace_pk).first()
     if namespace is None or namespace.state not in PENDING_STATES:
         return Outcome(Status.NOTHING)
     state, version = NamespaceState(namespace.state), namespace.resource_version
+    rename = pending_rename(namespace) if state == NamespaceState.UPDATING else None
     try:
         with engine_admin_client() as client:
             if state == NamespaceState.DELETING:
                 client.delete_namespace(namespace.namespace_id)
+            elif rename is not None:  # the only change (renames start from ACTIVE); a retry answers renamed=false
+                old_name, new_name, label = rename
+                client.rename_search_attribute(namespace.namespace_id, old_name, new_name, sa_type=label)
             else:
                 client.put_namespace(namespace_document(namespace))
     except EngineAdminError as error:
         reason = _describe(error)
-        if error.code == grpc.StatusCode.INVALID_ARGUMENT:
-            return _record_refusal(namespace, state, version, reason)
+        if error.code in (RENAME_REFUSALS if rename is not None else REFUSALS):
+            return _record_refusal(namespace, state, version, reason, undo_rename=rename is not None)
         Namespace.objects.filter(pk=namespace.pk, state=state, resource_version=version).update(last_error=reason)
         log.warning("provisioning %s (%s) will be retried: %s", namespace.namespace_id, state, reason)
         return Outcome(Status.RETRY, reason)
@@ -107,14 +133,21 @@ def _record_success(namespace: Namespace, state: NamespaceState, version: int) -
     return Outcome(Status.DONE)
 
 
-def _record_refusal(namespace: Namespace, state: NamespaceState, version: int, reason: str) -> Outcome:
+def _record_refusal(
+    namespace: Namespace, state: NamespaceState, version: int, reason: str, *, undo_rename: bool = False
+) -> Outcome:
     with transaction.atomic():
         current = _lock_unchanged(namespace, state, version)
         if current is None:
             return Outcome(Status.NOTHING, "the namespace changed while it was provisioned")
         current.state = FAILED_STATE[state]
         current.last_error = reason
-        current.save(update_fields=["state", "last_error", "updated_at"])
+        if undo_rename:
+            # Nothing changed on the engine: the namespace is as it was (ACTIVE, with the names the
+            # engine has, so a later update does not carry the rename); the operation fails.
+            current.search_attributes = dict(current.provisioned_search_attributes)
+            current.state = NamespaceState.ACTIVE
+        current.save(update_fields=["state", "last_error", "search_attributes", "updated_at"])
         if current.async_operation_id is not None:
             finish_operation(current.async_operation_id, failure_reason=reason)
     log.warning("the engine refused %s of %s: %s", state, namespace.namespace_id, reason)

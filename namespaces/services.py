@@ -1,4 +1,4 @@
-"""Writes on namespaces: create, update, delete. Each is an async operation.
+"""Writes on namespaces: create, update, delete, rename a search attribute. Each is an async operation.
 
 Like ``accounts/services/*``, each ``do_*`` checks permission, validates, changes the row and
 writes the audit entry in one transaction. It also leaves an ``AsyncOperation`` PENDING and
@@ -31,7 +31,7 @@ from accounts.services.common import access_changed, bump_version, check_version
 from audit.services import audited
 from namespaces.models import PENDING_STATES, Namespace, NamespaceState
 from namespaces.selectors import namespace_spec
-from namespaces.validation import NamespaceSpec, clean_name, clean_spec
+from namespaces.validation import NamespaceSpec, clean_name, clean_search_attributes, clean_spec
 
 # Temporal Cloud's default (raised on request there); a module constant so that tests can lower it.
 MAX_NAMESPACES_PER_ACCOUNT = 10
@@ -204,4 +204,50 @@ def do_delete_namespace(principal: Principal, *, namespace: str, resource_versio
         found.save(update_fields=["state", "last_error", "updated_at"])
         bump_version(found)
         _defer(principal, found, "DeleteNamespace", {"namespace": found.namespace_id})
+    return found
+
+
+def do_rename_search_attribute(
+    principal: Principal, *, namespace: str, old_name: str, new_name: str, resource_version: str | None = None
+) -> Namespace:
+    """Rename a custom search attribute (state UPDATING). Namespace Admins only, and only on an
+    ACTIVE namespace. The new name takes the old one's place in ``search_attributes`` at once;
+    ``namespaces.provisioning`` renames it on the engine (existing runs keep their values under
+    the new name) and then confirms ``provisioned_search_attributes``, or puts the old name back
+    if the engine refuses."""
+    with operation_scope(), audited(principal, "RenameCustomSearchAttributeAPI", target_type="namespace") as entry:
+        entry["details"] = {"from": old_name, "to": new_name}
+        found = _lock(principal, namespace)
+        entry["target_id"] = found.namespace_id
+        check_version(found, resource_version, "namespace")
+        _refuse_if_busy(found)
+        if found.state != NamespaceState.ACTIVE:
+            raise FailedPrecondition(
+                f"namespace {found.name!r} is {NamespaceState(found.state).label.lower()}; search attributes can be"
+                " renamed once its last change has succeeded"
+            )
+        if not old_name:
+            raise InvalidInput("the search attribute to rename is required")
+        if not new_name:
+            raise InvalidInput("the new search attribute name is required")
+        if old_name not in found.search_attributes:
+            raise NotFound(f"namespace {found.name!r} has no custom search attribute {old_name!r}")
+        if new_name == old_name:
+            raise InvalidInput(f"search attribute {old_name!r} already has that name")
+        if new_name in found.search_attributes:
+            raise AlreadyExists(f"namespace {found.name!r} already has a custom search attribute {new_name!r}")
+        renamed = clean_search_attributes(
+            [((new_name if name == old_name else name), label) for name, label in found.search_attributes.items()]
+        )
+        found.search_attributes = renamed
+        found.state = NamespaceState.UPDATING
+        found.last_error = ""
+        found.save(update_fields=["search_attributes", "state", "last_error", "updated_at"])
+        bump_version(found)
+        _defer(
+            principal,
+            found,
+            "RenameCustomSearchAttribute",
+            {"namespace": found.namespace_id, "from": old_name, "to": new_name, "type": renamed[new_name]},
+        )
     return found

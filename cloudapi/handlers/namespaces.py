@@ -12,11 +12,9 @@ from dataclasses import replace
 from temporalio.api.cloud.cloudservice.v1 import request_response_pb2 as rr
 from temporalio.api.cloud.identity.v1 import message_pb2 as identity_pb
 
-from accounts.errors import FailedPrecondition, InvalidInput, NotFound, PermissionDenied
+from accounts.errors import InvalidInput, NotFound
 from accounts.models import Membership, NamespaceGrant, NamespacePermission, ServiceAccount
-from accounts.permissions import can_manage_namespace
 from accounts.principal import Principal
-from audit.services import audited
 from cloudapi.convert import (
     PERMISSION_TO_PROTO,
     REGION_ID,
@@ -28,7 +26,12 @@ from cloudapi.handlers.common import mutate, required
 from cloudapi.paging import cut, decode_token, keyset_page, page_size_of
 from namespaces.documents import ADMIN_ROLES
 from namespaces.selectors import namespace_get, namespace_list, namespace_spec
-from namespaces.services import do_create_namespace, do_delete_namespace, do_update_namespace
+from namespaces.services import (
+    do_create_namespace,
+    do_delete_namespace,
+    do_rename_search_attribute,
+    do_update_namespace,
+)
 
 PAGE_KIND = "namespaces"
 USER_ASSIGNMENTS_KIND = "user-namespace-assignments"
@@ -95,21 +98,20 @@ def delete_namespace(principal: Principal, request: rr.DeleteNamespaceRequest) -
 def rename_custom_search_attribute(
     principal: Principal, request: rr.RenameCustomSearchAttributeRequest
 ) -> rr.RenameCustomSearchAttributeResponse:
-    """Refused (FAILED_PRECONDITION) for every namespace the caller administers: the engine cannot
-    rename search attributes yet. The refusal is audited like any other change."""
-    with audited(principal, "RenameCustomSearchAttributeAPI", target_type="namespace") as entry:
-        found = namespace_get(principal=principal, namespace=required(request.namespace, "namespace"))
-        entry["target_id"] = found.namespace_id
-        old = required(request.existing_custom_search_attribute_name, "existing_custom_search_attribute_name")
-        new = required(request.new_custom_search_attribute_name, "new_custom_search_attribute_name")
-        entry["details"] = {"from": old, "to": new}
-        if not can_manage_namespace(principal, found.name):
-            raise PermissionDenied(f"you need Namespace Admin on {found.name!r} to change it")
-        if old not in found.search_attributes:
-            raise NotFound(f"namespace {found.name!r} has no custom search attribute {old!r}")
-        raise FailedPrecondition(
-            "renaming custom search attributes is not supported by this Sundial engine yet; add a new attribute instead"
+    """Rename a custom search attribute; runs that have it are found by the new name once the
+    operation has finished (``namespaces.services.do_rename_search_attribute``)."""
+    namespace = required(request.namespace, "namespace")
+    old = required(request.existing_custom_search_attribute_name, "existing_custom_search_attribute_name")
+    new = required(request.new_custom_search_attribute_name, "new_custom_search_attribute_name")
+
+    def change() -> dict[str, str]:
+        renamed = do_rename_search_attribute(
+            principal, namespace=namespace, old_name=old, new_name=new, resource_version=request.resource_version
         )
+        return {"namespace": renamed.namespace_id}
+
+    _, operation, _ = mutate(principal, request, "RenameCustomSearchAttribute", change)
+    return rr.RenameCustomSearchAttributeResponse(async_operation=operation)
 
 
 def get_regions(principal: Principal, request: rr.GetRegionsRequest) -> rr.GetRegionsResponse:

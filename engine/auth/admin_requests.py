@@ -19,7 +19,7 @@ from typing import Any
 import grpc
 
 from engine.auth.permissions import Permission
-from engine.visibility.attributes import TYPE_BY_LABEL, SaType
+from engine.visibility.attributes import CUSTOM_NAME, TYPE_BY_LABEL, SaType
 
 NAMESPACE_ID = re.compile(r"^([a-z][a-z0-9-]{1,38})\.([a-z0-9]{1,32})$")
 ACCOUNT_ID = re.compile(r"^[a-z0-9]{1,32}$")
@@ -326,3 +326,28 @@ def _timestamp(text: str, path: str) -> int:
     if moment.tzinfo is None:
         raise invalid(path, f"{text!r} has no time zone offset (use 'Z' for UTC)")
     return (moment - _EPOCH) // timedelta(microseconds=1) * 1000
+
+
+# --- RenameSearchAttribute ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenameSpec:
+    namespace: str
+    old_name: str
+    new_name: str
+    sa_type: SaType | None
+
+
+def rename_search_attribute_spec(document: Mapping[str, Any]) -> RenameSpec:
+    fields = _Fields(document, "", ("namespace", "old_name", "new_name"), ("type",))
+    name = namespace_name(fields)
+    old_name = fields.text("old_name", pattern=CUSTOM_NAME)
+    new_name = fields.text("new_name", pattern=CUSTOM_NAME)
+    sa_type: SaType | None = None
+    if "type" in document:
+        label = fields.text("type")
+        sa_type = TYPE_BY_LABEL.get(label)
+        if sa_type is None:
+            raise invalid("type", f"unknown type {label!r} (expected one of {', '.join(TYPE_BY_LABEL)})")
+    return RenameSpec(name, old_name, new_name, sa_type)

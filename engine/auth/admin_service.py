@@ -19,6 +19,7 @@ from engine.auth.admin_requests import (
     decode_json,
     delete_namespace_name,
     put_namespace_spec,
+    rename_search_attribute_spec,
 )
 from engine.auth.authorizer import Denied, bearer_token
 from engine.auth.provisioning import Provisioner
@@ -47,6 +48,7 @@ class AdminService:
             "PutNamespace": lambda document: p.put_namespace(put_namespace_spec(document)),
             "DeleteNamespace": lambda document: p.delete_namespace(delete_namespace_name(document)),
             "SyncAccountAccess": lambda document: p.sync_account_access(account_access_spec(document)),
+            "RenameSearchAttribute": lambda document: p.rename_search_attribute(rename_search_attribute_spec(document)),
         }
         handlers = {name: grpc.unary_unary_rpc_method_handler(self._method(name, a)) for name, a in actions.items()}
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))

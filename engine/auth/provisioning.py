@@ -9,12 +9,12 @@ from typing import Any
 import grpc
 
 from engine.auth.access import AccessControl
-from engine.auth.admin_requests import AccountAccessSpec, AdminError, NamespaceSpec, invalid
+from engine.auth.admin_requests import AccountAccessSpec, AdminError, NamespaceSpec, RenameSpec, invalid
 from engine.frontend.namespace_reaper import NamespaceReaper
 from engine.frontend.namespaces import DELETED, NamespaceRegistry
 from engine.persistence.access_records import AccessConflict, ApiKeyRow, NamespaceAuth, PrincipalRow
 from engine.persistence.store import Store
-from engine.visibility.registry import SearchAttributeError, SearchAttributeRegistry
+from engine.visibility.registry import AlreadyExists, NotDefined, SearchAttributeError, SearchAttributeRegistry
 
 DAY = 24 * 3600
 
@@ -67,6 +67,20 @@ class Provisioner:
         await self.access.reload()
         self.reaper.reap(record.id)
         return {"deleted": True}
+
+    async def rename_search_attribute(self, spec: RenameSpec) -> dict[str, Any]:
+        ns = await self.namespaces.ref(spec.namespace)  # NOT_FOUND for an unknown or deleted namespace
+        try:
+            renamed = await self.search_attributes.rename(
+                ns.id, ns.name, spec.old_name, spec.new_name, sa_type=spec.sa_type
+            )
+        except NotDefined as error:
+            raise AdminError(grpc.StatusCode.NOT_FOUND, str(error)) from None
+        except AlreadyExists as error:
+            raise AdminError(grpc.StatusCode.ALREADY_EXISTS, str(error)) from None
+        except SearchAttributeError as error:
+            raise invalid("", str(error)) from None
+        return {"renamed": renamed}
 
     async def sync_account_access(self, spec: AccountAccessSpec) -> dict[str, Any]:
         principals = [

@@ -106,6 +106,10 @@ class OpsStore:
     async def remove_search_attributes(self, namespace_id: str, names: Sequence[str]) -> None:
         await self._call(self._ops.remove_search_attributes, namespace_id, names)
 
+    async def rename_search_attribute(self, namespace_id: str, old_name: str, new_name: str) -> bool:
+        renamed: bool = await self._call(self._ops.rename_search_attribute, namespace_id, old_name, new_name)
+        return renamed
+
     async def delete_run(self, key: ExecutionKey) -> None:
         await self._call(self._ops.delete_run, key)
 

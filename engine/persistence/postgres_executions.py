@@ -41,6 +41,8 @@ from engine.persistence.statements import (
     INSERT_SCHEDULE,
     INSERT_SEARCH_ATTRIBUTE,
     LIST_NAMESPACES,
+    RENAME_ATTRIBUTE_ROWS,
+    RENAME_SEARCH_ATTRIBUTE,
     SELECT_BATCHES_AFTER,
     SELECT_BATCHES_FIRST,
     SELECT_CURRENT,
@@ -219,6 +221,15 @@ async def add_search_attributes(conn: Connection, namespace_id: str, types: Mapp
 async def remove_search_attributes(conn: Connection, namespace_id: str, names: Sequence[str]) -> None:
     async with conn.transaction():
         await conn.executemany(postgres(DELETE_SEARCH_ATTRIBUTE), [(namespace_id, name) for name in names])
+
+
+async def rename_search_attribute(conn: Connection, namespace_id: str, old_name: str, new_name: str) -> bool:
+    async with conn.transaction():
+        status = await conn.execute(postgres(RENAME_SEARCH_ATTRIBUTE), new_name, namespace_id, old_name)
+        if _rowcount(status) == 0:
+            return False
+        await conn.execute(postgres(RENAME_ATTRIBUTE_ROWS), new_name, namespace_id, old_name)
+        return True
 
 
 async def delete_closed_runs(conn: Connection, namespace_id: str, closed_before: int, limit: int) -> list[ExecutionKey]:

@@ -32,6 +32,8 @@ from engine.persistence.statements import (
     INSERT_SCHEDULE,
     INSERT_SEARCH_ATTRIBUTE,
     LIST_NAMESPACES,
+    RENAME_ATTRIBUTE_ROWS,
+    RENAME_SEARCH_ATTRIBUTE,
     SELECT_BATCHES_AFTER,
     SELECT_BATCHES_FIRST,
     SELECT_CURRENT,
@@ -199,6 +201,14 @@ def add_search_attributes(conn: sqlite3.Connection, namespace_id: str, types: Ma
 def remove_search_attributes(conn: sqlite3.Connection, namespace_id: str, names: Sequence[str]) -> None:
     with conn:
         conn.executemany(DELETE_SEARCH_ATTRIBUTE, [(namespace_id, name) for name in names])
+
+
+def rename_search_attribute(conn: sqlite3.Connection, namespace_id: str, old_name: str, new_name: str) -> bool:
+    with conn:
+        if conn.execute(RENAME_SEARCH_ATTRIBUTE, (new_name, namespace_id, old_name)).rowcount == 0:
+            return False
+        conn.execute(RENAME_ATTRIBUTE_ROWS, (new_name, namespace_id, old_name))
+        return True
 
 
 def delete_closed_runs(

@@ -129,6 +129,8 @@ INSERT_SEARCH_ATTRIBUTE: LiteralString = (
     "INSERT INTO search_attributes (namespace_id, name, type) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 )
 DELETE_SEARCH_ATTRIBUTE: LiteralString = "DELETE FROM search_attributes WHERE namespace_id = ? AND name = ?"
+RENAME_SEARCH_ATTRIBUTE: LiteralString = "UPDATE search_attributes SET name = ? WHERE namespace_id = ? AND name = ?"
+RENAME_ATTRIBUTE_ROWS: LiteralString = "UPDATE visibility_attributes SET name = ? WHERE namespace_id = ? AND name = ?"
 
 # Retention: closed runs of a namespace that closed before a time, oldest first, and their rows.
 SELECT_EXPIRED: LiteralString = (

@@ -99,6 +99,11 @@ class Store(Protocol):
 
     async def remove_search_attributes(self, namespace_id: str, names: Sequence[str]) -> None: ...
 
+    async def rename_search_attribute(self, namespace_id: str, old_name: str, new_name: str) -> bool:
+        """Rename a custom search attribute and every indexed value of it, in one transaction, so
+        runs are found by the new name and not the old one; False (nothing changed) if the
+        namespace has no attribute `old_name`."""
+
     async def delete_run(self, key: ExecutionKey) -> None:
         """Delete a closed run's state, history, visibility rows and (if it names this run) its
         current-run row, in one transaction. A running run is left alone."""

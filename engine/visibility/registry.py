@@ -95,3 +95,37 @@ class SearchAttributeRegistry:
         for name in names:
             current.pop(name, None)
         self._types[namespace_id] = current
+
+    async def rename(
+        self, namespace_id: str, namespace: str, old_name: str, new_name: str, *, sa_type: SaType | None = None
+    ) -> bool:
+        """Rename custom attribute `old_name` to `new_name`, with every indexed value of it, so
+        runs are found by the new name only. Idempotent: `old_name` gone and `new_name` defined
+        (with `sa_type`, when given) is success with nothing done (False). `NotDefined` if neither
+        is there, `AlreadyExists` if both are, `SearchAttributeError` for an invalid or reserved name."""
+        for name in (old_name, new_name):
+            if not CUSTOM_NAME.match(name):
+                raise SearchAttributeError(
+                    f"search attribute name {name!r} is invalid: 1-64 characters of letters, digits, space and .,:-_/"
+                )
+            if name in RESERVED_NAMES or name.startswith("Temporal"):
+                raise SearchAttributeError(f"Search attribute {name} is reserved by system.")
+        if old_name == new_name:
+            raise SearchAttributeError(f"Search attribute {old_name} cannot be renamed to itself.")
+        current = dict(self.types(namespace_id))
+        old_type, new_type = current.get(old_name), current.get(new_name)
+        if old_type is None:
+            if new_type is not None and sa_type in (None, new_type):
+                return False  # renamed already
+            raise NotDefined(f"Search attribute {old_name} doesn't exist in namespace {namespace}.")
+        if new_type is not None:
+            raise AlreadyExists(f"Search attribute {new_name} already exists in namespace {namespace}.")
+        if sa_type is not None and old_type is not sa_type:
+            raise SearchAttributeError(
+                f"Search attribute {old_name} in namespace {namespace} has type {old_type.label}, not {sa_type.label}."
+            )
+        if not await self.store.rename_search_attribute(namespace_id, old_name, new_name):
+            raise NotDefined(f"Search attribute {old_name} doesn't exist in namespace {namespace}.")
+        renamed = {(new_name if name == old_name else name): t for name, t in current.items()}
+        self._types[namespace_id] = renamed
+        return True

@@ -360,24 +360,148 @@ def test_role_walls(
     assert len(provisioning.namespaces) == 2
 
 
-def test_rename_is_refused_until_the_engine_supports_it(
+def rename_request(namespace_id: str, old: str, new: str, version: str = "2", **fields: Any) -> Any:
+    return rr.RenameCustomSearchAttributeRequest(
+        namespace=namespace_id,
+        existing_custom_search_attribute_name=old,
+        new_custom_search_attribute_name=new,
+        resource_version=version,
+        **fields,
+    )
+
+
+def test_rename_custom_search_attribute_is_an_audited_async_operation(
     alice: Principal, client_for: Callable[..., Cloud], provisioning: Provisioning
 ) -> None:
     cloud = client_for(alice)
-    create(cloud, custom_search_attributes={"CustomerId": "Keyword"})
+    create(cloud, custom_search_attributes={"CustomerId": "Keyword", "Amount": "Int"})
     namespace_id = f"orders.{alice.account.account_id}"
-    request = rr.RenameCustomSearchAttributeRequest(
-        namespace=namespace_id,
-        existing_custom_search_attribute_name="CustomerId",
-        new_custom_search_attribute_name="Customer",
+    provisioned(namespace_id)
+    assert cloud("get_namespace", rr.GetNamespaceRequest(namespace=namespace_id)).namespace.resource_version == "1"
+    provisioning.namespaces.clear()
+
+    answer = cloud(
+        "rename_custom_search_attribute",
+        rename_request(namespace_id, "CustomerId", "Customer", version="1", async_operation_id="rename-1"),
     )
-    cloud.fails("rename_custom_search_attribute", request, RPCStatusCode.FAILED_PRECONDITION, "not supported")
-    request.existing_custom_search_attribute_name = "Nope"
-    cloud.fails("rename_custom_search_attribute", request, RPCStatusCode.NOT_FOUND, "Nope")
-    assert Namespace.objects.get().search_attributes == {"CustomerId": "Keyword"}
-    entry = AuditEntry.objects.filter(operation="RenameCustomSearchAttributeAPI").order_by("pk").first()
-    assert entry is not None
+
+    assert answer.async_operation.id == "rename-1"
+    assert answer.async_operation.state == PENDING
+    found = Namespace.objects.get()
+    assert found.search_attributes == {"Customer": "Keyword", "Amount": "Int"}
+    assert found.provisioned_search_attributes == {"CustomerId": "Keyword", "Amount": "Int"}  # until the engine says so
+    assert (found.state, found.resource_version) == (NamespaceState.UPDATING, 2)
+    assert provisioning.namespaces == [found.pk]
+    assert found.async_operation is not None
+    assert found.async_operation.operation_type == "RenameCustomSearchAttribute"
+    got = cloud("get_namespace", rr.GetNamespaceRequest(namespace=namespace_id)).namespace
+    assert dict(got.spec.search_attributes) == {
+        "Customer": SA_TYPE.SEARCH_ATTRIBUTE_TYPE_KEYWORD,
+        "Amount": SA_TYPE.SEARCH_ATTRIBUTE_TYPE_INT,
+    }
+    entry = AuditEntry.objects.filter(operation="RenameCustomSearchAttributeAPI").get()
     assert entry.target_id == namespace_id
+    assert (entry.details["from"], entry.details["to"]) == ("CustomerId", "Customer")
+    # the same async_operation_id again is a replay, not a second rename
+    again = cloud(
+        "rename_custom_search_attribute",
+        rename_request(namespace_id, "CustomerId", "Customer", version="1", async_operation_id="rename-1"),
+    )
+    assert again.async_operation.id == "rename-1"
+    assert provisioning.namespaces == [found.pk]
+    # one change at a time: while the engine has not confirmed, another rename waits
+    cloud.fails(
+        "rename_custom_search_attribute",
+        rename_request(namespace_id, "Amount", "Total"),
+        RPCStatusCode.FAILED_PRECONDITION,
+        "updating",
+    )
+
+
+def test_bad_renames_are_refused_and_change_nothing(
+    alice: Principal, add_member: Callable[..., Principal], client_for: Callable[..., Cloud], provisioning: Provisioning
+) -> None:
+    cloud = client_for(alice)
+    create(cloud, custom_search_attributes={"CustomerId": "Keyword", "Amount": "Int"})
+    namespace_id = f"orders.{alice.account.account_id}"
+    cloud.fails(  # not yet confirmed by the engine
+        "rename_custom_search_attribute",
+        rename_request(namespace_id, "CustomerId", "Customer", version="1"),
+        RPCStatusCode.FAILED_PRECONDITION,
+        "activating",
+    )
+    provisioned(namespace_id)
+    provisioning.namespaces.clear()
+    name_rule = "may hold only letters, digits, spaces and . , : _ - /"
+    for request, status, fragment in (
+        (rename_request(namespace_id, "Nope", "Customer", version="1"), RPCStatusCode.NOT_FOUND, "'Nope'"),
+        (rename_request(namespace_id, "CustomerId", "Amount", version="1"), RPCStatusCode.ALREADY_EXISTS, "'Amount'"),
+        (
+            rename_request(namespace_id, "CustomerId", "bad$name", version="1"),
+            RPCStatusCode.INVALID_ARGUMENT,
+            name_rule,
+        ),
+        (rename_request(namespace_id, "CustomerId", "x" * 65, version="1"), RPCStatusCode.INVALID_ARGUMENT, "longer"),
+        (
+            rename_request(namespace_id, "CustomerId", "WorkflowId", version="1"),
+            RPCStatusCode.INVALID_ARGUMENT,
+            "reserved",
+        ),
+        (
+            rename_request(namespace_id, "CustomerId", "TemporalX", version="1"),
+            RPCStatusCode.INVALID_ARGUMENT,
+            "reserved",
+        ),
+        (
+            rename_request(namespace_id, "CustomerId", "CustomerId", version="1"),
+            RPCStatusCode.INVALID_ARGUMENT,
+            "already has that name",
+        ),
+        (
+            rename_request(namespace_id, "CustomerId", " ", version="1"),
+            RPCStatusCode.INVALID_ARGUMENT,
+            "new_custom_search_attribute_name is required",
+        ),
+        (
+            rename_request(namespace_id, "", "Customer", version="1"),
+            RPCStatusCode.INVALID_ARGUMENT,
+            "existing_custom_search_attribute_name is required",
+        ),
+        (
+            rename_request("", "CustomerId", "Customer", version="1"),
+            RPCStatusCode.INVALID_ARGUMENT,
+            "namespace is required",
+        ),
+        (rename_request(namespace_id, "CustomerId", "Customer", version="7"), RPCStatusCode.FAILED_PRECONDITION, "'7'"),
+        (
+            rename_request(namespace_id, "CustomerId", "Customer", version=""),
+            RPCStatusCode.INVALID_ARGUMENT,
+            "resource_version is required",
+        ),
+        (rename_request("Not A Name", "CustomerId", "Customer", version="1"), RPCStatusCode.INVALID_ARGUMENT, ""),
+    ):
+        cloud.fails("rename_custom_search_attribute", request, status, fragment)
+    # a Read-only member does not see the namespace; with Read on it she sees it but may not change it
+    carol = add_member("carol@example.com", Role.READ_ONLY)
+    client_for(carol).fails(
+        "rename_custom_search_attribute",
+        rename_request(namespace_id, "CustomerId", "Customer", version="1"),
+        RPCStatusCode.NOT_FOUND,
+        "not found",
+    )
+    NamespaceGrant.objects.create(
+        account=alice.account, membership=carol.membership, namespace="orders", permission=NamespacePermission.READ
+    )
+    client_for(carol).fails(
+        "rename_custom_search_attribute",
+        rename_request(namespace_id, "CustomerId", "Customer", version="1"),
+        RPCStatusCode.PERMISSION_DENIED,
+        "Namespace Admin",
+    )
+    found = Namespace.objects.get()
+    assert found.search_attributes == {"CustomerId": "Keyword", "Amount": "Int"}
+    assert (found.state, found.resource_version) == (NamespaceState.ACTIVE, 1)
+    assert provisioning.namespaces == []
 
 
 def test_regions(alice: Principal, client_for: Callable[..., Cloud]) -> None:
