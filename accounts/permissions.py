@@ -86,8 +86,12 @@ def require(principal: Principal, action: Action, message: str | None = None) ->
         )
 
 
+# Account roles that are Namespace Admin on every namespace of the account.
+ADMIN_ROLES = frozenset({Role.OWNER, Role.GLOBAL_ADMIN})
+
+
 def is_admin(principal: Principal) -> bool:
-    return principal.role in (Role.OWNER, Role.GLOBAL_ADMIN)
+    return principal.role in ADMIN_ROLES
 
 
 def can_grant_role(principal: Principal, role: Role) -> bool:

@@ -55,9 +55,6 @@ class Principal:
         assert self.service_account is not None
         return self.service_account.name
 
-    def with_request(self, *, client_ip: str = "", api_version: str = "") -> Principal:
-        return replace(self, client_ip=client_ip, api_version=api_version)
-
 
 def principal_for_user(user: User, account_id: str, *, client_ip: str = "") -> Principal:
     """The signed-in ``user`` acting in the account ``account_id``; NotFound unless a member."""

@@ -43,6 +43,19 @@ def invitation_list(*, principal: Principal, pending_only: bool = True, email: s
     return invitations
 
 
+def user_get(*, principal: Principal, user_id: str) -> Membership | Invitation:
+    """A Cloud Ops "user" by id: the member, else the open (not accepted, not revoked) invitation
+    (a membership takes the id of the invitation it came from)."""
+    try:
+        return member_get(principal=principal, member_id=user_id)
+    except NotFound:
+        pass
+    invitation = invitation_list(principal=principal).filter(public_id=user_id).first()
+    if invitation is None:
+        raise NotFound(f"user {user_id!r} not found")
+    return invitation
+
+
 def invitation_get(*, principal: Principal, invitation_id: str) -> Invitation:
     require(principal, Action.VIEW_USERS)
     invitation = Invitation.objects.filter(account=principal.account, public_id=invitation_id).first()

@@ -25,21 +25,12 @@ DATA_DIR = Path(env.str("SUNDIAL_DATA_DIR", default=str(BASE_DIR / "var"))).reso
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _embedded_secret_key() -> str:
-    """A random key kept under the data dir, so sessions survive restarts without config."""
-    path = DATA_DIR / "secret_key"
+def _embedded_secret(filename: str, nbytes: int) -> str:
+    """A random secret generated once and kept under the data dir, so that it survives restarts
+    without configuration (Django's key; the engine admin secret that ``sundial up`` hands on)."""
+    path = DATA_DIR / filename
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
-def _embedded_engine_admin_secret() -> str:
-    """The secret the control plane and the engine share for the engine admin API, generated once
-    under the data dir (``sundial up`` hands it to the engine it starts)."""
-    path = DATA_DIR / "engine_admin_secret"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(32))
+        path.write_text(secrets.token_urlsafe(nbytes))
         path.chmod(0o600)
     return path.read_text().strip()
 
@@ -69,7 +60,7 @@ def _database(url: str) -> dict[str, object]:
     return dict(config)
 
 
-SECRET_KEY = env.str("SECRET_KEY", default="") or _embedded_secret_key()
+SECRET_KEY = env.str("SECRET_KEY", default="") or _embedded_secret("secret_key", 50)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -274,7 +265,9 @@ SUNDIAL_ENGINE_TLS_NAMESPACE_SUFFIX = env.str("SUNDIAL_ENGINE_TLS_NAMESPACE_SUFF
 SUNDIAL_ENGINE_ADMIN_ADDRESS = env.str("SUNDIAL_ENGINE_ADMIN_ADDRESS", default="") or (
     f"127.0.0.1:{env.int('SUNDIAL_ENGINE_ADMIN_PORT', default=7234)}"
 )
-SUNDIAL_ENGINE_ADMIN_SECRET = env.str("SUNDIAL_ENGINE_ADMIN_SECRET", default="") or _embedded_engine_admin_secret()
+SUNDIAL_ENGINE_ADMIN_SECRET = env.str("SUNDIAL_ENGINE_ADMIN_SECRET", default="") or _embedded_secret(
+    "engine_admin_secret", 32
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

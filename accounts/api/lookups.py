@@ -6,34 +6,28 @@ Permission questions stay with ``selectors`` and ``permissions``; this module on
 
 from __future__ import annotations
 
-from accounts.errors import NotFound
+from django.db.models import Q
+
 from accounts.models import Invitation, Membership
-from accounts.permissions import namespace_permission
-from accounts.principal import Principal, principal_for_membership
-from accounts.selectors import invitation_list, member_get, member_list
+from accounts.permissions import ADMIN_ROLES
+from accounts.principal import Principal
+from accounts.selectors import invitation_list, member_list, user_get
 from accounts.services.common import namespace_name
 
 
 def find_user(principal: Principal, user_id: str) -> Membership | Invitation:
-    """The member with this id, else the open (not accepted, not revoked) invitation."""
-    try:
-        return member_get(principal=principal, member_id=user_id)
-    except NotFound:
-        pass
-    invitation = invitation_list(principal=principal).filter(public_id=user_id).first()
-    if invitation is None:
-        raise NotFound(f"user {user_id!r} not found")
-    return invitation
+    return user_get(principal=principal, user_id=user_id)
 
 
 def user_list(*, principal: Principal, email: str = "", namespace: str = "") -> list[Membership | Invitation]:
     """Members (oldest first), then open invitations (newest first), optionally only those
     with access to ``namespace`` (members by their effective permission, so Owners and Global
     Admins are included)."""
-    members = list(member_list(principal=principal, email=email).select_related("account").prefetch_related("grants"))
-    invitations = list(invitation_list(principal=principal, email=email))
+    members = member_list(principal=principal, email=email).select_related("account").prefetch_related("grants")
+    invitations = invitation_list(principal=principal, email=email)
     if namespace:
         name = namespace_name(principal.account.account_id, namespace)
-        members = [m for m in members if namespace_permission(principal_for_membership(m), name) is not None]
-        invitations = [i for i in invitations if name in i.namespace_accesses]
+        # Effective permission in one query: Owners and Global Admins are Admin everywhere.
+        members = members.filter(Q(role__in=ADMIN_ROLES) | Q(grants__namespace=name)).distinct()
+        invitations = invitations.filter(namespace_accesses__has_key=name)
     return [*members, *invitations]

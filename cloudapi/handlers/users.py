@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from temporalio.api.cloud.cloudservice.v1 import request_response_pb2 as rr
 
-from accounts.errors import InvalidInput, NotFound
+from accounts.errors import InvalidInput
 from accounts.models import Invitation, Membership
 from accounts.principal import Principal
-from accounts.selectors import invitation_get, invitation_list, member_get, member_list
+from accounts.selectors import invitation_list, member_list, user_get
 from accounts.services.common import namespace_name
 from accounts.services.invitations import (
     do_invite_user,
@@ -29,18 +29,7 @@ PAGE_KIND = "users"
 
 def find_user(principal: Principal, user_id: str) -> Membership | Invitation:
     """A member, or else a pending invitation, of the caller's account by user id."""
-    user_id = required(user_id, "user_id")
-    try:
-        return member_get(principal=principal, member_id=user_id)
-    except NotFound:
-        pass
-    try:
-        invitation = invitation_get(principal=principal, invitation_id=user_id)
-    except NotFound:
-        raise NotFound(f"user {user_id!r} not found") from None
-    if invitation.accepted_at is not None or invitation.revoked_at is not None:
-        raise NotFound(f"user {user_id!r} not found")
-    return invitation
+    return user_get(principal=principal, user_id=required(user_id, "user_id"))
 
 
 def get_users(principal: Principal, request: rr.GetUsersRequest) -> rr.GetUsersResponse:
