@@ -220,6 +220,15 @@ def _spec_from(form: NamespaceSettingsForm, base: NamespaceSpec) -> NamespaceSpe
     )
 
 
+def _resolve(request: HttpRequest, account_id: str, name: str) -> tuple[Principal, Namespace] | HttpResponse:
+    """The caller and the namespace of the URL, or the error page (404 for what they may not see)."""
+    principal = get_principal(request, account_id)
+    try:
+        return principal, namespace_get(principal=principal, namespace=name)
+    except ServiceError as exc:
+        return service_error_response(request, exc, principal=principal)
+
+
 @login_required
 def namespaces(request: HttpRequest, account_id: str) -> HttpResponse:
     principal = get_principal(request, account_id)
@@ -282,13 +291,12 @@ def _settings_page(
 
 @login_required
 def namespace_settings(request: HttpRequest, account_id: str, name: str) -> HttpResponse:
-    principal = get_principal(request, account_id)
-    try:
-        namespace = namespace_get(principal=principal, namespace=name)
-        if request.method != "POST":
-            return _settings_page(request, principal, namespace)
-    except ServiceError as exc:
-        return service_error_response(request, exc, principal=principal)
+    found = _resolve(request, account_id, name)
+    if isinstance(found, HttpResponse):
+        return found
+    principal, namespace = found
+    if request.method != "POST":
+        return _settings_page(request, principal, namespace)
     form = NamespaceSettingsForm(request.POST, request.FILES)
     if not form.is_valid():
         if not can_manage_namespace(principal, namespace.name):
@@ -314,11 +322,10 @@ def namespace_settings(request: HttpRequest, account_id: str, name: str) -> Http
 @login_required
 @require_POST
 def add_search_attribute(request: HttpRequest, account_id: str, name: str) -> HttpResponse:
-    principal = get_principal(request, account_id)
-    try:
-        namespace = namespace_get(principal=principal, namespace=name)
-    except ServiceError as exc:
-        return service_error_response(request, exc, principal=principal)
+    found = _resolve(request, account_id, name)
+    if isinstance(found, HttpResponse):
+        return found
+    principal, namespace = found
     form = SearchAttributeForm(request.POST)
     form.is_valid()
     added = (form.cleaned_data.get("name", ""), form.cleaned_data.get("type", ""))
@@ -423,13 +430,12 @@ def _set_access(principal: Principal, namespace: Namespace, key: str, permission
 
 @login_required
 def namespace_access(request: HttpRequest, account_id: str, name: str) -> HttpResponse:
-    principal = get_principal(request, account_id)
-    try:
-        namespace = namespace_get(principal=principal, namespace=name)
-        if request.method != "POST":
-            return _access_page(request, principal, namespace)
-    except ServiceError as exc:
-        return service_error_response(request, exc, principal=principal)
+    found = _resolve(request, account_id, name)
+    if isinstance(found, HttpResponse):
+        return found
+    principal, namespace = found
+    if request.method != "POST":
+        return _access_page(request, principal, namespace)
     form = AccessForm(request.POST)
     form.is_valid()
     key = form.cleaned_data.get("principal", "")
@@ -470,13 +476,12 @@ def _delete_page(
 
 @login_required
 def delete_namespace(request: HttpRequest, account_id: str, name: str) -> HttpResponse:
-    principal = get_principal(request, account_id)
-    try:
-        namespace = namespace_get(principal=principal, namespace=name)
-        if request.method != "POST":
-            return _delete_page(request, principal, namespace)
-    except ServiceError as exc:
-        return service_error_response(request, exc, principal=principal)
+    found = _resolve(request, account_id, name)
+    if isinstance(found, HttpResponse):
+        return found
+    principal, namespace = found
+    if request.method != "POST":
+        return _delete_page(request, principal, namespace)
     form = DeleteNamespaceForm(request.POST)
     form.is_valid()
     try:
@@ -502,11 +507,10 @@ def delete_namespace(request: HttpRequest, account_id: str, name: str) -> HttpRe
 
 @login_required
 def namespace_connect(request: HttpRequest, account_id: str, name: str) -> HttpResponse:
-    principal = get_principal(request, account_id)
-    try:
-        namespace = namespace_get(principal=principal, namespace=name)
-    except ServiceError as exc:
-        return service_error_response(request, exc, principal=principal)
+    found = _resolve(request, account_id, name)
+    if isinstance(found, HttpResponse):
+        return found
+    principal, namespace = found
     endpoint = engine_endpoint()
     context = {
         **_base_context(principal, namespace),
