@@ -3,8 +3,10 @@
 Starts `python -m engine` in its own process (SQLite by default, or `--pg URL` for a fresh
 PostgreSQL database), runs a worker and a client in this process, and prints workflows/s,
 start-to-result latency (p50/p99) and the engine's CPU-ms per workflow. Prints; asserts nothing.
+With `--api-key` the engine runs as in production (no `--dev`): a namespace and an API key are
+provisioned through the admin API as the control plane does, and every SDK call carries the key.
 
-    .venv/bin/python bench/load.py [--workflows 1000] [--concurrency 50] [--rounds 3] [--pg postgresql://postgres@127.0.0.1:5432]
+    .venv/bin/python bench/load.py [--workflows 1000] [--concurrency 50] [--rounds 3] [--api-key] [--pg postgresql://postgres@127.0.0.1:5432]
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import psycopg
-from bench_support import connect, context_switches, cpu_seconds, free_port
+from bench_support import connect, context_switches, cpu_seconds, free_port, provision_key
 from psycopg import sql
 from temporalio import activity, workflow
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 ROOT = Path(__file__).resolve().parent.parent
+BENCH_SECRET, BENCH_PEPPER = "bench-admin-secret", "bench-pepper"
 
 
 @activity.defn
@@ -52,8 +55,9 @@ async def _run(
     eager: bool,
     rounds: int,
     wft_polls: int,
+    access: tuple[str, str] | None,
 ) -> None:
-    client = await connect(port)
+    client = await connect(port, access=access)
     queue = f"bench-{uuid.uuid4().hex[:6]}"
     runner = {} if sandboxed else {"workflow_runner": UnsandboxedWorkflowRunner()}
     async with Worker(
@@ -113,8 +117,9 @@ def main() -> None:
         help="the worker's max_concurrent_workflow_task_polls (SDK default 5, a fifth of them on the normal queue)",
     )
     parser.add_argument("--rounds", type=int, default=1, help="measure this many times on one engine; print the median")
+    parser.add_argument("--api-key", action="store_true", help="production mode: a provisioned namespace and API key")
     args = parser.parse_args()
-    port = free_port()
+    port, admin_port = free_port(), free_port()
     with tempfile.TemporaryDirectory() as tmp:
         database = ""
         if args.pg:
@@ -124,14 +129,18 @@ def main() -> None:
             db_url = f"{args.pg.rstrip('/')}/{database}"
         else:
             db_url = f"sqlite:///{tmp}/engine.sqlite3"
+        command = [sys.executable, "-m", "engine", "--port", str(port), "--db", db_url]
+        command += ["--admin-port", str(admin_port)] if args.api_key else ["--dev"]
         engine = subprocess.Popen(
-            [sys.executable, "-m", "engine", "--dev", "--port", str(port), "--db", db_url],
+            command,
             cwd=ROOT,
+            env={**os.environ, "SUNDIAL_ENGINE_ADMIN_SECRET": BENCH_SECRET, "API_KEY_PEPPER": BENCH_PEPPER},
             stderr=None if os.environ.get("BENCH_ENGINE_LOG") else subprocess.DEVNULL,
         )
         try:
+            access = provision_key(admin_port, BENCH_SECRET, BENCH_PEPPER) if args.api_key else None
             store = "PostgreSQL" if args.pg else "SQLite"
-            mode = ", eager start" if args.eager_start else ""
+            mode = (", eager start" if args.eager_start else "") + (", API key" if args.api_key else ", dev mode")
             print(f"{args.workflows} one-activity workflows, {args.concurrency} at a time, store {store}{mode}")
             asyncio.run(
                 _run(
@@ -143,6 +152,7 @@ def main() -> None:
                     args.eager_start,
                     args.rounds,
                     args.wft_polls,
+                    access,
                 )
             )
         finally:

@@ -119,7 +119,7 @@ class EngineServer:
                     log.warning(
                         "no API-key pepper is set (--api-key-pepper / API_KEY_PEPPER): every API key is refused"
                     )
-                wrap = Authorizer(self.access, config.api_key_pepper).wrap
+                wrap = Authorizer(self.access, config.api_key_pepper, config.admin_secret).wrap
             if config.admin_enabled:
                 assert self.access is not None
                 provisioner = Provisioner(store, namespaces, search_attributes, self.access, self.reaper)

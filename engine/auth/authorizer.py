@@ -30,7 +30,7 @@ from engine.auth.access import AccessControl
 from engine.auth.caller import Caller, current_caller
 from engine.auth.mtls import CertificateRefused, certificate_principal
 from engine.auth.permissions import TASK_TOKEN_METHODS, Need, Permission, Scope, need_of
-from engine.auth.snapshot import AccessSnapshot
+from engine.auth.snapshot import AccessSnapshot, PrincipalAccess
 from engine.frontend.errors import RpcError, abort
 from engine.frontend.safe_handlers import Behaviour, Unparseable
 from engine.history.tokens import InvalidTaskToken, decode_token
@@ -73,11 +73,16 @@ def api_key_digest(pepper: bytes, token: str) -> str:
     return hmac.digest(pepper, token.encode(), "sha256").hex()
 
 
+CONSOLE = PrincipalAccess("control-plane", "", "control_plane", "Sundial console", False, {})
+
+
 class Authorizer:
-    def __init__(self, access: AccessControl, pepper: str) -> None:
+    def __init__(self, access: AccessControl, pepper: str, console_secret: str = "") -> None:
         self.access = access
         # no pepper: no digest can match, so every key is refused (an engine can run on mTLS alone)
         self._pepper = pepper.encode() if pepper else None
+        # the admin API's secret, also accepted as the web console's bearer (empty: no console)
+        self._console = console_secret.encode() if console_secret else None
 
     # --- the two checks -------------------------------------------------------------------------
 
@@ -93,6 +98,8 @@ class Authorizer:
             if principal is not None:
                 return Caller("", principal, snapshot)
         token = bearer_token(metadata)
+        if self._console is not None and hmac.compare_digest(self._console, token.encode()):
+            return Caller("", CONSOLE, self.access.snapshot, control_plane=True)
         prefix, _, rest = token.partition("_")
         key_id, _, secret = rest.partition("_")
         if prefix != TOKEN_PREFIX or not key_id or not secret:
@@ -130,6 +137,8 @@ class Authorizer:
                 f"Namespace {name} is not found.",
                 NamespaceNotFoundFailure(namespace=name),
             )
+        if caller.control_plane:
+            return  # the console checked the user's permission on this namespace itself
         have = caller.principal.permission_on(namespace)
         if have is None:
             raise Denied(PERMISSION_DENIED, f"{caller.credential} has no access to namespace {name}")

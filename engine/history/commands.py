@@ -295,7 +295,7 @@ def _upsert_search_attributes(m: Mutation, command: Command, completed_event_id:
         validate(attrs.search_attributes, m.sa_types, m.state.namespace)
     except AttributeValueError as error:
         raise CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, str(error)) from None
-    merged = merge(m.state.search_attributes, attrs.search_attributes)
+    merged = merge(m.state.search_attributes, m.sa_types.to_fields(attrs.search_attributes))
     m.state.search_attributes = merged.SerializeToString() if merged.indexed_fields else b""
     m.attributes_changed = True
     m.add_event(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +12,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from engine.history.events import make_event
 from engine.history.retry import workflow_task_timeout
 from engine.history.state import MutableState, WorkflowTaskInfo
-from engine.visibility.attributes import SaType
+from engine.visibility.aliases import EMPTY, CustomAttributes
 
 DEFAULT_STICKY_SCHEDULE_TO_START = 5.0
 
@@ -48,7 +47,7 @@ class Mutation:
         # its search attributes changed: re-index them (implies visibility_changed)
         self.attributes_changed = False
         # the namespace's custom search attributes, for commands that set them
-        self.sa_types: Mapping[str, SaType] = {}
+        self.sa_types: CustomAttributes = EMPTY
 
     @property
     def workflow_task_started(self) -> bool:

@@ -48,7 +48,7 @@ class ReadOps(HistoryCore):
         entry = await self.read(key)
         response = describe_run(entry, len(await self.history_of(entry)))
         info = response.workflow_execution_info
-        if info.HasField("search_attributes"):  # typed, so SDKs decode them (as Temporal answers)
+        if info.HasField("search_attributes"):  # aliased and typed, so SDKs decode them (as Temporal answers)
             typed(info.search_attributes, self.search_attribute_types(key.namespace_id))
         return response
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -34,7 +34,7 @@ from engine.persistence.records import (
 )
 from engine.persistence.store import Store
 from engine.timers.timer_queue import TimerQueue
-from engine.visibility.attributes import SaType
+from engine.visibility.aliases import EMPTY, CustomAttributes
 from engine.visibility.index import attribute_rows
 
 log = logging.getLogger("engine.history")
@@ -73,8 +73,9 @@ class HistoryCore:
         self.timers = TimerQueue(self._on_timer, clock=clock)
         # told of every run that closes (key, status) once the close is durable: schedules
         self.close_listeners: list[Callable[[ExecutionKey, int], None]] = []
-        # a namespace's custom search attributes (name → type); the frontend's registry sets it
-        self.search_attribute_types: Callable[[str], Mapping[str, SaType]] = lambda namespace_id: {}
+        # a namespace's custom search attributes (alias → type, and stored fields); the
+        # frontend's registry sets it
+        self.search_attribute_types: Callable[[str], CustomAttributes] = lambda namespace_id: EMPTY
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -200,7 +201,8 @@ class HistoryCore:
         if create or closing or m.visibility_changed or m.attributes_changed:
             rows = None
             if m.attributes_changed or (create and state.search_attributes):
-                rows = attribute_rows(state.search_attributes, self.search_attribute_types(state.namespace_id))
+                by_field = self.search_attribute_types(state.namespace_id).by_field
+                rows = attribute_rows(state.search_attributes, by_field)
             visibility = visibility_row(state, rows)
         blob = encode_state(state)
         current_status = None

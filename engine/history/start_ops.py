@@ -30,6 +30,7 @@ from engine.history.state import (
 )
 from engine.history.workflow_ops import StartSignal, WorkflowOps, remember_signal
 from engine.persistence.records import CurrentRun, CurrentRunConflict, CurrentRunWrite, ExecutionKey
+from engine.visibility.aliases import CustomAttributes
 from engine.visibility.attributes import AttributeValueError
 from engine.visibility.index import merge, validate
 
@@ -197,7 +198,7 @@ class StartOps(WorkflowOps):
             execution_timeout=execution_timeout,
             run_expiration_time=now + delay + run_timeout if run_timeout else 0.0,
             first_workflow_task_time=now + delay if delay else 0.0,
-            search_attributes=_initial_search_attributes(req),
+            search_attributes=_initial_search_attributes(req, self.search_attribute_types(ns.id)),
             memo=req.memo.SerializeToString() if req.HasField("memo") else b"",
         )
         m = Mutation(state, now)
@@ -248,9 +249,10 @@ class StartOps(WorkflowOps):
     # --- workflow tasks -------------------------------------------------------------------
 
 
-def _initial_search_attributes(req: StartWorkflowExecutionRequest) -> bytes:
-    """The start's search attributes without null values (an unset attribute is no attribute)."""
+def _initial_search_attributes(req: StartWorkflowExecutionRequest, custom: CustomAttributes) -> bytes:
+    """The start's search attributes as the run stores them (by field), without null values
+    (an unset attribute is no attribute)."""
     if not req.HasField("search_attributes"):
         return b""
-    merged = merge(b"", req.search_attributes)
+    merged = merge(b"", custom.to_fields(req.search_attributes))
     return merged.SerializeToString() if merged.indexed_fields else b""

@@ -259,6 +259,15 @@ MIGRATIONS: dict[Dialect, tuple[Migration, ...]] = {
                 "INSERT INTO access_version (singleton, version) VALUES (1, 0)",
             ),
         ),
+        Migration(
+            6,
+            "search attribute aliases: a stable stored field per custom attribute",
+            (
+                "ALTER TABLE search_attributes ADD COLUMN field TEXT NOT NULL DEFAULT ''",
+                "UPDATE search_attributes SET field = name",
+                "CREATE UNIQUE INDEX search_attributes_field ON search_attributes (namespace_id, field)",
+            ),
+        ),
     ),
     "postgresql": (
         Migration(
@@ -474,6 +483,15 @@ MIGRATIONS: dict[Dialect, tuple[Migration, ...]] = {
                 )
                 """,
                 "INSERT INTO access_version (singleton, version) VALUES (1, 0)",
+            ),
+        ),
+        Migration(
+            6,
+            "search attribute aliases: a stable stored field per custom attribute",
+            (
+                """ALTER TABLE search_attributes ADD COLUMN field TEXT COLLATE "C" NOT NULL DEFAULT ''""",
+                "UPDATE search_attributes SET field = name",
+                "CREATE UNIQUE INDEX search_attributes_field ON search_attributes (namespace_id, field)",
             ),
         ),
     ),

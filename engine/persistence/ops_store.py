@@ -96,12 +96,12 @@ class OpsStore:
         result: list[tuple[Any, ...]] = await self._call(self._ops.query_rows, sql, params)
         return result
 
-    async def search_attributes(self) -> list[tuple[str, str, int]]:
-        result: list[tuple[str, str, int]] = await self._call(self._ops.search_attributes)
+    async def search_attributes(self) -> list[tuple[str, str, str, int]]:
+        result: list[tuple[str, str, str, int]] = await self._call(self._ops.search_attributes)
         return result
 
-    async def add_search_attributes(self, namespace_id: str, types: Mapping[str, int]) -> None:
-        await self._call(self._ops.add_search_attributes, namespace_id, types)
+    async def add_search_attributes(self, namespace_id: str, attributes: Mapping[str, tuple[str, int]]) -> None:
+        await self._call(self._ops.add_search_attributes, namespace_id, attributes)
 
     async def remove_search_attributes(self, namespace_id: str, names: Sequence[str]) -> None:
         await self._call(self._ops.remove_search_attributes, namespace_id, names)

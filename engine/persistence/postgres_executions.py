@@ -41,7 +41,6 @@ from engine.persistence.statements import (
     INSERT_SCHEDULE,
     INSERT_SEARCH_ATTRIBUTE,
     LIST_NAMESPACES,
-    RENAME_ATTRIBUTE_ROWS,
     RENAME_SEARCH_ATTRIBUTE,
     SELECT_BATCHES_AFTER,
     SELECT_BATCHES_FIRST,
@@ -209,13 +208,14 @@ async def query_rows(conn: Connection, sql: LiteralString, params: tuple[Any, ..
     return [tuple(row) for row in await conn.fetch(numbered(sql), *params)]
 
 
-async def search_attributes(conn: Connection) -> list[tuple[str, str, int]]:
-    return [(row[0], row[1], int(row[2])) for row in await conn.fetch(SELECT_SEARCH_ATTRIBUTES)]
+async def search_attributes(conn: Connection) -> list[tuple[str, str, str, int]]:
+    return [(row[0], row[1], row[2], int(row[3])) for row in await conn.fetch(SELECT_SEARCH_ATTRIBUTES)]
 
 
-async def add_search_attributes(conn: Connection, namespace_id: str, types: Mapping[str, int]) -> None:
+async def add_search_attributes(conn: Connection, namespace_id: str, attributes: Mapping[str, tuple[str, int]]) -> None:
+    rows = [(namespace_id, name, field, t) for name, (field, t) in attributes.items()]
     async with conn.transaction():
-        await conn.executemany(postgres(INSERT_SEARCH_ATTRIBUTE), [(namespace_id, n, t) for n, t in types.items()])
+        await conn.executemany(postgres(INSERT_SEARCH_ATTRIBUTE), rows)
 
 
 async def remove_search_attributes(conn: Connection, namespace_id: str, names: Sequence[str]) -> None:
@@ -224,12 +224,7 @@ async def remove_search_attributes(conn: Connection, namespace_id: str, names: S
 
 
 async def rename_search_attribute(conn: Connection, namespace_id: str, old_name: str, new_name: str) -> bool:
-    async with conn.transaction():
-        status = await conn.execute(postgres(RENAME_SEARCH_ATTRIBUTE), new_name, namespace_id, old_name)
-        if _rowcount(status) == 0:
-            return False
-        await conn.execute(postgres(RENAME_ATTRIBUTE_ROWS), new_name, namespace_id, old_name)
-        return True
+    return _rowcount(await conn.execute(postgres(RENAME_SEARCH_ATTRIBUTE), new_name, namespace_id, old_name)) > 0
 
 
 async def delete_closed_runs(conn: Connection, namespace_id: str, closed_before: int, limit: int) -> list[ExecutionKey]:

@@ -32,7 +32,6 @@ from engine.persistence.statements import (
     INSERT_SCHEDULE,
     INSERT_SEARCH_ATTRIBUTE,
     LIST_NAMESPACES,
-    RENAME_ATTRIBUTE_ROWS,
     RENAME_SEARCH_ATTRIBUTE,
     SELECT_BATCHES_AFTER,
     SELECT_BATCHES_FIRST,
@@ -189,13 +188,16 @@ def query_rows(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> l
     return [tuple(row) for row in conn.execute(sql, params)]
 
 
-def search_attributes(conn: sqlite3.Connection) -> list[tuple[str, str, int]]:
-    return [(row[0], row[1], int(row[2])) for row in conn.execute(SELECT_SEARCH_ATTRIBUTES)]
+def search_attributes(conn: sqlite3.Connection) -> list[tuple[str, str, str, int]]:
+    return [(row[0], row[1], row[2], int(row[3])) for row in conn.execute(SELECT_SEARCH_ATTRIBUTES)]
 
 
-def add_search_attributes(conn: sqlite3.Connection, namespace_id: str, types: Mapping[str, int]) -> None:
+def add_search_attributes(
+    conn: sqlite3.Connection, namespace_id: str, attributes: Mapping[str, tuple[str, int]]
+) -> None:
     with conn:
-        conn.executemany(INSERT_SEARCH_ATTRIBUTE, [(namespace_id, name, t) for name, t in types.items()])
+        rows = [(namespace_id, name, field, t) for name, (field, t) in attributes.items()]
+        conn.executemany(INSERT_SEARCH_ATTRIBUTE, rows)
 
 
 def remove_search_attributes(conn: sqlite3.Connection, namespace_id: str, names: Sequence[str]) -> None:
@@ -205,10 +207,7 @@ def remove_search_attributes(conn: sqlite3.Connection, namespace_id: str, names:
 
 def rename_search_attribute(conn: sqlite3.Connection, namespace_id: str, old_name: str, new_name: str) -> bool:
     with conn:
-        if conn.execute(RENAME_SEARCH_ATTRIBUTE, (new_name, namespace_id, old_name)).rowcount == 0:
-            return False
-        conn.execute(RENAME_ATTRIBUTE_ROWS, (new_name, namespace_id, old_name))
-        return True
+        return conn.execute(RENAME_SEARCH_ATTRIBUTE, (new_name, namespace_id, old_name)).rowcount > 0
 
 
 def delete_closed_runs(

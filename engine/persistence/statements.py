@@ -123,14 +123,13 @@ LIST_NAMESPACES: LiteralString = (
 )
 
 SELECT_SEARCH_ATTRIBUTES: LiteralString = (
-    "SELECT namespace_id, name, type FROM search_attributes ORDER BY namespace_id, name"
+    "SELECT namespace_id, name, field, type FROM search_attributes ORDER BY namespace_id, name"
 )
 INSERT_SEARCH_ATTRIBUTE: LiteralString = (
-    "INSERT INTO search_attributes (namespace_id, name, type) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+    "INSERT INTO search_attributes (namespace_id, name, field, type) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 DELETE_SEARCH_ATTRIBUTE: LiteralString = "DELETE FROM search_attributes WHERE namespace_id = ? AND name = ?"
 RENAME_SEARCH_ATTRIBUTE: LiteralString = "UPDATE search_attributes SET name = ? WHERE namespace_id = ? AND name = ?"
-RENAME_ATTRIBUTE_ROWS: LiteralString = "UPDATE visibility_attributes SET name = ? WHERE namespace_id = ? AND name = ?"
 
 # Retention: closed runs of a namespace that closed before a time, oldest first, and their rows.
 SELECT_EXPIRED: LiteralString = (

@@ -91,18 +91,20 @@ class Store(Protocol):
         """Rows of a read-only SELECT over the visibility tables (built by `engine.visibility.sql`,
         `?` placeholders, every value a parameter). Never blocks the event loop for long."""
 
-    async def search_attributes(self) -> list[tuple[str, str, int]]:
-        """Every namespace's custom search attributes: (namespace id, name, IndexedValueType)."""
+    async def search_attributes(self) -> list[tuple[str, str, str, int]]:
+        """Every namespace's custom search attributes: (namespace id, name, stored field,
+        IndexedValueType)."""
 
-    async def add_search_attributes(self, namespace_id: str, types: Mapping[str, int]) -> None:
-        """Define custom search attributes (a name already defined is left as it is)."""
+    async def add_search_attributes(self, namespace_id: str, attributes: Mapping[str, tuple[str, int]]) -> None:
+        """Define custom search attributes, name → (stored field, type); a name already defined
+        is left as it is."""
 
     async def remove_search_attributes(self, namespace_id: str, names: Sequence[str]) -> None: ...
 
     async def rename_search_attribute(self, namespace_id: str, old_name: str, new_name: str) -> bool:
-        """Rename a custom search attribute and every indexed value of it, in one transaction, so
-        runs are found by the new name and not the old one; False (nothing changed) if the
-        namespace has no attribute `old_name`."""
+        """Rename a custom search attribute (its stored field, and so every run's values and
+        index rows, stay as they are); False (nothing changed) if the namespace has no attribute
+        `old_name`."""
 
     async def delete_run(self, key: ExecutionKey) -> None:
         """Delete a closed run's state, history, visibility rows and (if it names this run) its

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from temporalio.api.common.v1 import Memo, SearchAttributes
@@ -29,7 +29,8 @@ from engine.history.service import NamespaceRef
 from engine.schedules.scheduler import ScheduleEntry, Scheduler, to_datetime
 from engine.schedules.spec import CompiledSpec, SpecError, compile_spec
 from engine.schedules.state import ScheduleRecord
-from engine.visibility.attributes import AttributeValueError, Indexed, SaType, decode_values, is_null_payload
+from engine.visibility.aliases import CustomAttributes
+from engine.visibility.attributes import AttributeValueError, Indexed, decode_values, is_null_payload
 from engine.visibility.bind import bind
 from engine.visibility.evaluate import Candidate, matches
 from engine.visibility.index import attribute_of, validate
@@ -45,7 +46,7 @@ class ScheduleApi:
     def __init__(
         self,
         scheduler: Scheduler,
-        search_attribute_types: Callable[[str], Mapping[str, SaType]],
+        search_attribute_types: Callable[[str], CustomAttributes],
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -70,11 +71,12 @@ class ScheduleApi:
                 run_id="",
             )
         now = self.clock()
+        types = self.search_attribute_types(ns.id)
         record = ScheduleRecord(
             namespace=ns.name,
-            schedule=req.schedule.SerializeToString(),
+            schedule=_stored_schedule(req.schedule, types).SerializeToString(),
             memo=req.memo.SerializeToString() if req.HasField("memo") else b"",
-            search_attributes=req.search_attributes.SerializeToString() if req.HasField("search_attributes") else b"",
+            search_attributes=_stored_attributes(req, types),
             create_time=now,
             create_request_id=req.request_id,
             last_processed=now,
@@ -94,15 +96,15 @@ class ScheduleApi:
         async with entry.lock:
             if req.conflict_token and req.conflict_token != _token(entry):
                 raise FailedPrecondition("mismatched conflict token")
-            entry.schedule = Schedule()
-            entry.schedule.CopyFrom(req.schedule)
+            types = self.search_attribute_types(ns.id)
+            entry.schedule = _stored_schedule(req.schedule, types)
             entry.spec = spec
             record = entry.record
             record.conflict_token += 1
             record.update_time = self.clock()
             record.last_processed = max(record.last_processed, record.update_time)  # the new spec starts now
             if req.HasField("search_attributes"):
-                record.search_attributes = req.search_attributes.SerializeToString()
+                record.search_attributes = _stored_attributes(req, types)
             if req.HasField("memo"):
                 record.memo = req.memo.SerializeToString()
             await self.scheduler.save(entry)
@@ -320,7 +322,25 @@ def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def _candidate(entry: ScheduleEntry, types: Mapping[str, SaType]) -> Candidate:
+def _stored_schedule(schedule: Schedule, types: CustomAttributes) -> Schedule:
+    """A copy of `schedule` whose action keeps its search attributes by stored field, so a later
+    rename of an attribute does not break it (the scheduler starts runs with the aliases of then)."""
+    stored = Schedule()
+    stored.CopyFrom(schedule)
+    start = stored.action.start_workflow
+    if start.HasField("search_attributes") and not types.identity:
+        start.search_attributes.CopyFrom(types.to_fields(schedule.action.start_workflow.search_attributes))
+    return stored
+
+
+def _stored_attributes(req: CreateScheduleRequest | UpdateScheduleRequest, types: CustomAttributes) -> bytes:
+    """The schedule's own search attributes, by stored field."""
+    if not req.HasField("search_attributes"):
+        return b""
+    return types.to_fields(req.search_attributes).SerializeToString()
+
+
+def _candidate(entry: ScheduleEntry, types: CustomAttributes) -> Candidate:
     action = entry.schedule.action.start_workflow
     created = round(entry.record.create_time * 1e9)
     columns = {
@@ -334,7 +354,7 @@ def _candidate(entry: ScheduleEntry, types: Mapping[str, SaType]) -> Candidate:
     attributes: dict[str, list[Indexed]] = {"TemporalSchedulePaused": [int(entry.schedule.state.paused)]}
     if entry.record.search_attributes:
         for name, payload in SearchAttributes.FromString(entry.record.search_attributes).indexed_fields.items():
-            attribute = attribute_of(name, types)
+            attribute = attribute_of(name, types.by_field)
             if attribute is not None and not is_null_payload(payload):
                 with contextlib.suppress(AttributeValueError):
                     attributes[name] = decode_values(attribute, payload)

@@ -324,8 +324,8 @@ class Scheduler:
             req.last_completion_result.MergeFromString(record.last_completion_result)
         if record.continued_failure:
             req.continued_failure.MergeFromString(record.continued_failure)
-        attributes = SearchAttributes()
-        attributes.CopyFrom(action.search_attributes)
+        attributes = SearchAttributes()  # stored by field: the aliases of now go into the start
+        attributes.CopyFrom(self.history.search_attribute_types(entry.ns.id).to_aliases(action.search_attributes))
         attributes.indexed_fields["TemporalScheduledById"].CopyFrom(typed_payload(entry.schedule_id, SaType.KEYWORD))
         start_time = to_datetime(nominal).strftime("%Y-%m-%dT%H:%M:%SZ")
         attributes.indexed_fields["TemporalScheduledStartTime"].CopyFrom(typed_payload(start_time, SaType.DATETIME))

@@ -56,6 +56,12 @@ class Attribute:
     column: str | None = None  # a column of the visibility row; None: a row of visibility_attributes
     nullable: bool = False  # a system column that may be absent (CloseTime of a running run, …)
     settable: bool = False  # predefined attributes a workflow or client may set
+    field: str = ""  # a custom attribute's stored name, when it differs from `name` (renamed)
+
+    @property
+    def key(self) -> str:
+        """The name its values are stored and indexed under."""
+        return self.field or self.name
 
 
 # System attributes: what the engine knows of every run. Columns of `executions_visibility`.

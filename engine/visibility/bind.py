@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from engine.visibility.aliases import CustomAttributes
 from engine.visibility.attributes import (
     INT64_MAX,
     INT64_MIN,
@@ -126,7 +127,8 @@ def resolve(name: Name, custom: Mapping[str, SaType]) -> Attribute:
     sa_type = custom.get(name.text)
     if sa_type is None:
         raise QueryError(f"invalid query: unknown search attribute {name.text!r} at position {name.position}")
-    return Attribute(name.text, sa_type)
+    field = custom.field_of(name.text) if isinstance(custom, CustomAttributes) else name.text
+    return Attribute(name.text, sa_type, field=field if field != name.text else "")
 
 
 def _bind_node(node: Node, custom: Mapping[str, SaType]) -> Bound:

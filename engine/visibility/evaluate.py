@@ -16,7 +16,7 @@ from engine.visibility.bind import AllOf, AnyOf, Bound, Test
 
 @dataclass
 class Candidate:
-    """System values by column name (None: absent); custom values by attribute name (Bool as
+    """System values by column name (None: absent); custom values by stored name (Bool as
     0/1, Datetime as ns, Text as its original string, KeywordList as its list)."""
 
     columns: Mapping[str, Any]
@@ -39,7 +39,7 @@ def _values(test: Test, candidate: Candidate) -> list[Any]:
     if attribute.column is not None:
         value = candidate.columns.get(attribute.column)
         return [] if value is None else [value]
-    return list(candidate.attributes.get(attribute.name, ()))
+    return list(candidate.attributes.get(attribute.key, ()))
 
 
 def _positive(test: Test, candidate: Candidate) -> bool:

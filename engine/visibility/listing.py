@@ -17,6 +17,7 @@ from temporalio.api.workflow.v1 import WorkflowExecutionInfo
 from temporalio.api.workflowservice.v1 import CountWorkflowExecutionsResponse
 
 from engine.persistence.store import Store
+from engine.visibility.aliases import CustomAttributes
 from engine.visibility.attributes import PREDEFINED_ATTRIBUTES, STATUS_NAMES, SaType, typed_payload
 from engine.visibility.bind import BoundQuery, bind
 from engine.visibility.query import QueryError, parse
@@ -133,7 +134,13 @@ def execution_info(row: Sequence[Any], types: Mapping[str, SaType]) -> WorkflowE
 
 
 def typed(search_attributes: SearchAttributes, types: Mapping[str, SaType]) -> SearchAttributes:
-    """The attributes with each payload's `type` metadata set, so SDKs decode typed values."""
+    """The stored attributes made into an answer, in place: under the names users see now (a
+    renamed attribute's alias) and with each payload's `type` metadata set, so SDKs decode
+    typed values."""
+    if isinstance(types, CustomAttributes) and not types.identity:
+        aliased = types.to_aliases(search_attributes)
+        search_attributes.Clear()
+        search_attributes.MergeFrom(aliased)
     for name, payload in search_attributes.indexed_fields.items():
         predefined = PREDEFINED_ATTRIBUTES.get(name)
         sa_type = predefined.type if predefined is not None else types.get(name)

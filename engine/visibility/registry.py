@@ -2,6 +2,7 @@
 
 Read on every start, upsert and list query, so it answers from memory; loaded once at start-up.
 Add and remove follow OperatorService's rules (Temporal Cloud's per-type limits, reserved names).
+Each attribute has an alias (its name) and a stable stored field (engine.visibility.aliases).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from engine.persistence.store import Store
+from engine.visibility.aliases import EMPTY, CustomAttributes, custom_attributes, renamed, with_added, without
 from engine.visibility.attributes import CUSTOM_LIMITS, CUSTOM_NAME, RESERVED_NAMES, SaType
 
 
@@ -27,20 +29,21 @@ class NotDefined(SearchAttributeError):
 class SearchAttributeRegistry:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._types: dict[str, dict[str, SaType]] = {}
+        self._types: dict[str, CustomAttributes] = {}
 
     async def load(self) -> None:
-        types: dict[str, dict[str, SaType]] = {}
-        for namespace_id, name, sa_type in await self.store.search_attributes():
-            types.setdefault(namespace_id, {})[name] = SaType(sa_type)
-        self._types = types
+        rows: dict[str, list[tuple[str, str, SaType]]] = {}
+        for namespace_id, name, field, sa_type in await self.store.search_attributes():
+            rows.setdefault(namespace_id, []).append((name, field, SaType(sa_type)))
+        self._types = {namespace_id: custom_attributes(items) for namespace_id, items in rows.items()}
 
     def forget(self, namespace_id: str) -> None:
         """A purged namespace's attributes (its rows are gone with it)."""
         self._types.pop(namespace_id, None)
 
-    def types(self, namespace_id: str) -> Mapping[str, SaType]:
-        return self._types.get(namespace_id, {})
+    def types(self, namespace_id: str) -> CustomAttributes:
+        """The namespace's attributes: a mapping alias → type that also translates names."""
+        return self._types.get(namespace_id, EMPTY)
 
     async def add(self, namespace_id: str, namespace: str, wanted: Mapping[str, SaType]) -> None:
         """Define `wanted` (name → type). A name already defined with the same type is fine
@@ -49,10 +52,13 @@ class SearchAttributeRegistry:
         new = self.check(namespace_id, namespace, wanted)
         if not new:
             return
-        await self.store.add_search_attributes(namespace_id, {name: int(t) for name, t in new.items()})
-        current = dict(self.types(namespace_id))
-        current.update(new)
-        self._types[namespace_id] = current
+        current = self.types(namespace_id)
+        added: dict[str, tuple[str, SaType]] = {}
+        for name, sa_type in new.items():
+            field = with_added(current, added).new_field(name)
+            added[name] = (field, sa_type)
+        await self.store.add_search_attributes(namespace_id, {n: (f, int(t)) for n, (f, t) in added.items()})
+        self._types[namespace_id] = with_added(current, added)
 
     def check(self, namespace_id: str, namespace: str, wanted: Mapping[str, SaType]) -> dict[str, SaType]:
         """What `add` would define (the names not yet defined), or the `SearchAttributeError` it
@@ -92,17 +98,16 @@ class SearchAttributeRegistry:
             if name not in current:
                 raise NotDefined(f"Search attribute {name} doesn't exist in namespace {namespace}.")
         await self.store.remove_search_attributes(namespace_id, list(dict.fromkeys(names)))
-        for name in names:
-            current.pop(name, None)
-        self._types[namespace_id] = current
+        self._types[namespace_id] = without(self.types(namespace_id), names)
 
     async def rename(
         self, namespace_id: str, namespace: str, old_name: str, new_name: str, *, sa_type: SaType | None = None
     ) -> bool:
-        """Rename custom attribute `old_name` to `new_name`, with every indexed value of it, so
-        runs are found by the new name only. Idempotent: `old_name` gone and `new_name` defined
-        (with `sa_type`, when given) is success with nothing done (False). `NotDefined` if neither
-        is there, `AlreadyExists` if both are, `SearchAttributeError` for an invalid or reserved name."""
+        """Rename custom attribute `old_name` to `new_name`: its alias changes, its stored field
+        stays, so every run is found and described by the new name only. Idempotent: `old_name`
+        gone and `new_name` defined (with `sa_type`, when given) is success with nothing done
+        (False). `NotDefined` if neither is there, `AlreadyExists` if both are,
+        `SearchAttributeError` for an invalid or reserved name."""
         for name in (old_name, new_name):
             if not CUSTOM_NAME.match(name):
                 raise SearchAttributeError(
@@ -126,6 +131,5 @@ class SearchAttributeRegistry:
             )
         if not await self.store.rename_search_attribute(namespace_id, old_name, new_name):
             raise NotDefined(f"Search attribute {old_name} doesn't exist in namespace {namespace}.")
-        renamed = {(new_name if name == old_name else name): t for name, t in current.items()}
-        self._types[namespace_id] = renamed
+        self._types[namespace_id] = renamed(self.types(namespace_id), old_name, new_name)
         return True

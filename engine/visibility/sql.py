@@ -102,7 +102,7 @@ def list_statement(namespace_id: str, query: BoundQuery, *, limit: int, after: K
             + alias
             + ".run_id = v.run_id"
         )
-        params += [namespace_id, sort.attribute.name]
+        params += [namespace_id, sort.attribute.key]
         keys.append(alias + ".k")
     sql += " WHERE v.namespace_id = ?"
     params.append(namespace_id)
@@ -163,7 +163,7 @@ def _positive(test: Test, params: list[Any], namespace_id: str) -> LiteralString
             return "(" + column + " IS NOT NULL)" if attribute.nullable else "(1 = 1)"
         condition = _condition(column, test, params)
         return "(" + column + " IS NOT NULL AND " + condition + ")" if attribute.nullable else "(" + condition + ")"
-    params += [namespace_id, attribute.name]
+    params += [namespace_id, attribute.key]
     if test.op == "exists":
         return "(" + _ATTRIBUTE_RUNS + "))"
     condition = _condition(_VALUE_COLUMNS[attribute.type], test, params)

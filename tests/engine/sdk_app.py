@@ -294,6 +294,33 @@ class UpsertProgressWorkflow:
 
 
 @workflow.defn
+class TaggingWorkflow:
+    """Upserts a Keyword search attribute per `tag` signal (name, value) until `finish`."""
+
+    def __init__(self) -> None:
+        self.done = False
+        self.tags = 0
+
+    @workflow.run
+    async def run(self) -> int:
+        await workflow.wait_condition(lambda: self.done)
+        return self.tags
+
+    @workflow.signal
+    def tag(self, name: str, value: str) -> None:
+        workflow.upsert_search_attributes([SearchAttributeKey.for_keyword(name).value_set(value)])
+        self.tags += 1
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.done = True
+
+    @workflow.query
+    def tagged(self) -> int:
+        return self.tags
+
+
+@workflow.defn
 class CountingWorkflow:
     """Returns one more than the previous scheduled run's result (0 for the first)."""
 
@@ -307,6 +334,7 @@ WORKFLOWS = [
     HelloWorkflow,
     CountingWorkflow,
     UpsertProgressWorkflow,
+    TaggingWorkflow,
     SummariesWorkflow,
     RunActivityWorkflow,
     TimerWorkflow,

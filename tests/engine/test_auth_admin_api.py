@@ -271,7 +271,7 @@ async def test_put_namespace_creates_then_brings_the_namespace_to_the_spec(
     described = DescribeNamespaceResponse.FromString(record.data)
     assert described.config.workflow_execution_retention_ttl.seconds == 7 * 24 * 3600
     assert described.namespace_info.description == ""
-    attributes = {name: SaType(t) for nid, name, t in await store.search_attributes() if nid == record.id}
+    attributes = {name: SaType(t) for nid, name, _, t in await store.search_attributes() if nid == record.id}
     assert attributes == {"CustomerId": SaType.KEYWORD, "Amount": SaType.DOUBLE}
     auth = await store.get_namespace_auth(record.id)
     assert auth is not None

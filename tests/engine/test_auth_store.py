@@ -110,7 +110,7 @@ async def test_purging_a_namespace_removes_its_last_rows(engine_store: Store) ->
     orders = await create(engine_store, "orders.ab12c")
     for record in (payments, orders):
         await engine_store.put_namespace_auth(NamespaceAuth(record.id, "ab12c", True))
-        await engine_store.add_search_attributes(record.id, {"CustomerId": 2})
+        await engine_store.add_search_attributes(record.id, {"CustomerId": ("CustomerId", 2)})
         await engine_store.create_schedule(ScheduleRow(record.id, "nightly", b"s"))
         await engine_store.save_batch(record.id, "job", b"b")
 

@@ -83,7 +83,7 @@ async def test_a_renamed_attribute_finds_existing_runs_by_the_new_name_only(
         await start(client, SearchAttributeKey.for_keyword("CustomerId"), "c-1")
     assert refused_start.value.status == RPCStatusCode.INVALID_ARGUMENT
     # the stored rows were renamed too: a fresh load from the store agrees
-    stored = {(ns, name) for ns, name, _ in await auth_engine.store.search_attributes()}
+    stored = {(ns, name) for ns, name, _, _ in await auth_engine.store.search_attributes()}
     payments_id = (await auth_engine.store.get_namespace(name=PAYMENTS)).id  # type: ignore[union-attr]
     assert (payments_id, "Customer") in stored
     assert (payments_id, "CustomerId") not in stored
