@@ -80,6 +80,21 @@ class Account(models.Model):
     # Temporal Cloud's "Disable Create API Keys": existing keys keep working.
     api_key_creation_enabled = models.BooleanField(default=True)
     audit_retention_days = models.PositiveIntegerField(default=DEFAULT_AUDIT_RETENTION_DAYS)
+    # Bumped (in the same transaction) by every change of who may do what in the account
+    # (``accounts.services.common.access_changed``), and the highest bump the engine has confirmed
+    # (``namespaces.provisioning.sync_access``): while they differ, the sweep re-queues the sync.
+    access_version = models.PositiveBigIntegerField(default=0)
+    access_synced_version = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            # Only the accounts the engine is behind on: the sweep's query reads this small index.
+            models.Index(
+                fields=["account_id"],
+                condition=models.Q(access_synced_version__lt=models.F("access_version")),
+                name="account_access_unsynced",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.account_id})"

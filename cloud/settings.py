@@ -249,6 +249,12 @@ CELERY_TIMEZONE = "UTC"
 # Periodic tasks, declared here: beat's DatabaseScheduler copies them into its tables at start.
 CELERY_BEAT_SCHEDULE = {
     "audit-retention": {"task": "audit.apply_retention", "schedule": crontab(minute=17, hour=3)},
+    # Re-queue engine changes whose queueing was lost (broker down): namespaces.tasks.requeue_pending.
+    "namespaces-requeue-pending": {
+        "task": "namespaces.requeue_pending",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
 }
 
 # The engine this control plane provisions and reads through.

@@ -39,6 +39,7 @@ from accounts.models import (
 )
 from audit.models import AuditEntry
 from namespaces.models import Namespace, NamespaceState
+from namespaces.regions import LOCAL_REGION, REGION_ID, Region
 from namespaces.validation import CodecServer, NamespaceSpec
 
 AccountAccess = identity_pb.AccountAccess
@@ -352,12 +353,21 @@ NAMESPACE_STATES: dict[str, resource_pb.ResourceState.ValueType] = {
     NamespaceState.DELETED: resource_pb.RESOURCE_STATE_DELETED,
 }
 
-# The one region: the engine this control plane provisions.
-REGION_ID = "sundial-local"
+CLOUD_PROVIDERS: dict[str, region_pb.Region.CloudProvider.ValueType] = {
+    "aws": region_pb.Region.CLOUD_PROVIDER_AWS,
+    "gcp": region_pb.Region.CLOUD_PROVIDER_GCP,
+}
 
 
-def region_proto() -> region_pb.Region:
-    return region_pb.Region(id=REGION_ID, cloud_provider_region="local", location="The local Sundial engine")
+def region_proto(region: Region = LOCAL_REGION) -> region_pb.Region:
+    """A region (``namespaces.regions``; by default the one this control plane provisions)."""
+    return region_pb.Region(
+        id=region.id,
+        cloud_provider=CLOUD_PROVIDERS.get(region.cloud_provider, region_pb.Region.CLOUD_PROVIDER_UNSPECIFIED),
+        cloud_provider_deprecated=region.cloud_provider,
+        cloud_provider_region=region.cloud_provider_region,
+        location=region.location,
+    )
 
 
 def engine_grpc_address() -> str:

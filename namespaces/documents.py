@@ -11,10 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from accounts.models import Account, ApiKey, Membership, NamespaceGrant, Role, ServiceAccount
+from accounts.models import Account, ApiKey, Membership, NamespaceGrant, ServiceAccount
+from accounts.permissions import ADMIN_ROLES
 from namespaces.models import Namespace
-
-ADMIN_ROLES = frozenset({Role.OWNER, Role.GLOBAL_ADMIN})
 
 
 def namespace_document(namespace: Namespace) -> dict[str, Any]:

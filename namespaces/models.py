@@ -103,3 +103,22 @@ class Namespace(models.Model):
             "pass_access_token": self.codec_pass_access_token,
             "include_cross_origin_credentials": self.codec_include_cross_origin_credentials,
         }
+
+
+class EngineCleanup(models.Model):
+    """What the engine must still drop for a deleted account (an outbox row, written in the
+    account's deletion transaction): its namespaces, by namespace id, and its access (keys and
+    principals). ``namespaces.tasks.cleanup_deleted_account`` does it and then removes the row;
+    the periodic sweep re-queues a row that is still here after a grace period."""
+
+    account_id = models.CharField(max_length=16)
+    namespace_ids = models.JSONField(default=list, blank=True)
+    # Why the last attempt did not finish ("" before the first attempt).
+    last_error = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"engine cleanup of account {self.account_id} ({len(self.namespace_ids)} namespaces)"

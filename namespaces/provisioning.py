@@ -5,7 +5,9 @@ the engine match (``PutNamespace`` with the whole current settings, ``DeleteName
 ``RenameSearchAttribute`` when a confirmed attribute was renamed), and
 only then records the outcome, compare-and-set on the state and ``resource_version`` it read: a
 namespace that changed meanwhile is left to the newer change's own task. ``sync_access`` sends
-an account's whole access document until what the engine got is what the database holds.
+an account's whole access document until what the engine got is what the database holds, and
+then records the account's ``access_version`` it sent as confirmed. ``clean_up_deleted_account``
+drops what a deleted account left on the engine (its ``EngineCleanup`` outbox row).
 
 Both answer an ``Outcome`` instead of retrying themselves; the Celery tasks decide about retries.
 """
@@ -20,12 +22,12 @@ import grpc
 from django.conf import settings
 from django.db import transaction
 
-from accounts.models import NamespaceGrant
+from accounts.models import Account, NamespaceGrant
 from accounts.operations import finish_operation
 from accounts.services.common import access_changed
 from engine.admin_client import EngineAdminClient, EngineAdminError
 from namespaces.documents import access_document, namespace_document
-from namespaces.models import FAILED_STATE, PENDING_STATES, Namespace, NamespaceState
+from namespaces.models import FAILED_STATE, PENDING_STATES, EngineCleanup, Namespace, NamespaceState
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +118,10 @@ def _record_success(namespace: Namespace, state: NamespaceState, version: int) -
     with transaction.atomic():
         current = _lock_unchanged(namespace, state, version)
         if current is None:
+            if state != NamespaceState.DELETING and not Account.objects.filter(pk=namespace.account_id).exists():
+                # The account was deleted while this was sent: its cleanup may have dropped the
+                # namespace before it arrived, so the engine must be told to drop it (again).
+                record_cleanup(namespace.account.account_id, [namespace.namespace_id])
             return Outcome(Status.NOTHING, "the namespace changed while it was provisioned")
         operation_pk = current.async_operation_id
         if state == NamespaceState.DELETING:
@@ -154,18 +160,36 @@ def _record_refusal(
     return Outcome(Status.FAILED, reason)
 
 
+def _access_version(account_id: str) -> int | None:
+    """The account's ``access_version`` (``None`` once the account is deleted)."""
+    return Account.objects.filter(account_id=account_id).values_list("access_version", flat=True).first()
+
+
+def _record_synced(account_id: str, version: int | None) -> None:
+    """The engine has the account's access as of ``version``: compare-and-set, so a slow sync
+    finishing after a newer one never moves ``access_synced_version`` back."""
+    if version is not None:
+        Account.objects.filter(account_id=account_id, access_synced_version__lt=version).update(
+            access_synced_version=version
+        )
+
+
 def sync_access(account_id: str) -> Outcome:
     """Send the account's access document; again if the database changed meanwhile, so that a
-    document built before a revocation can never be the last one the engine receives."""
+    document built before a revocation can never be the last one the engine receives. Once the
+    engine has it, the ``access_version`` read before building it is recorded as synchronised."""
+    version = _access_version(account_id)  # read first: the document holds at least this version
     document = access_document(account_id)
     try:
         with engine_admin_client() as client:
             for _ in range(MAX_SYNC_ROUNDS):
                 client.sync_account_access(document)
+                current_version = _access_version(account_id)
                 current = access_document(account_id)
                 if current == document:
+                    _record_synced(account_id, version)
                     return Outcome(Status.DONE)
-                document = current
+                version, document = current_version, current
     except EngineAdminError as error:
         reason = _describe(error)
         if error.code == grpc.StatusCode.INVALID_ARGUMENT:
@@ -174,3 +198,45 @@ def sync_access(account_id: str) -> Outcome:
         log.warning("access of account %s not synchronised, will retry: %s", account_id, reason)
         return Outcome(Status.RETRY, reason)
     return Outcome(Status.RETRY, "the account kept changing while its access was sent")
+
+
+def namespace_ids_of(account: Account) -> list[str]:
+    """The ids of all the account's namespaces, in whatever state (one being created may already
+    be on the engine; one being deleted may still be)."""
+    names = Namespace.objects.filter(account=account).order_by("name").values_list("name", flat=True)
+    return [f"{name}.{account.account_id}" for name in names]
+
+
+def record_cleanup(account_id: str, namespace_ids: list[str]) -> EngineCleanup:
+    """Inside the transaction that deletes the account: the outbox row, and its task queued once
+    that commits (if the queueing is lost, the sweep re-queues the row)."""
+    from namespaces.tasks import queue_cleanup
+
+    cleanup = EngineCleanup.objects.create(account_id=account_id, namespace_ids=list(namespace_ids))
+    pk = cleanup.pk
+    transaction.on_commit(lambda: queue_cleanup(pk), robust=True)
+    return cleanup
+
+
+def clean_up_deleted_account(cleanup_pk: int) -> Outcome:
+    """One attempt at dropping what a deleted account left on the engine: each namespace (a
+    missing one is success: ``{"deleted": false}``), then its access (the now empty document, so
+    every key and principal of the account goes), then the outbox row."""
+    cleanup = EngineCleanup.objects.filter(pk=cleanup_pk).first()
+    if cleanup is None:
+        return Outcome(Status.NOTHING)
+    try:
+        with engine_admin_client() as client:
+            for namespace_id in cleanup.namespace_ids:
+                client.delete_namespace(namespace_id)
+            client.sync_account_access(access_document(cleanup.account_id))
+    except EngineAdminError as error:
+        reason = _describe(error)
+        EngineCleanup.objects.filter(pk=cleanup_pk).update(last_error=reason[:1000])
+        if error.code in REFUSALS:
+            log.error("the engine refused the cleanup of deleted account %s: %s", cleanup.account_id, reason)
+            return Outcome(Status.FAILED, reason)
+        log.warning("cleanup of deleted account %s will be retried: %s", cleanup.account_id, reason)
+        return Outcome(Status.RETRY, reason)
+    EngineCleanup.objects.filter(pk=cleanup_pk).delete()
+    return Outcome(Status.DONE)

@@ -3,11 +3,13 @@ one of the caller's account that they have no permission on."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
 from accounts.errors import NotFound
-from accounts.models import NamespaceGrant
-from accounts.permissions import can_view_namespace, is_admin
+from accounts.models import Membership, NamespaceGrant, NamespacePermission, ServiceAccount
+from accounts.permissions import ADMIN_ROLES, can_view_namespace, is_admin
 from accounts.principal import Principal
 from accounts.services.common import namespace_name
 from namespaces.models import Namespace
@@ -55,3 +57,105 @@ def namespace_spec(namespace: Namespace) -> NamespaceSpec:
         deletion_protection=namespace.deletion_protection,
         tags=dict(namespace.tags),
     )
+
+
+@dataclass(frozen=True)
+class UserAssignment:
+    """A member's access to a namespace (Cloud Ops ``UserNamespaceAssignment``)."""
+
+    id: str  # the member's public id
+    email: str
+    permission: NamespacePermission
+    inherited: bool  # an Owner or Global Admin: Admin of every namespace, without a grant
+    resource_version: str  # the member's
+
+
+@dataclass(frozen=True)
+class ServiceAccountAssignment:
+    """A service account's access to a namespace (Cloud Ops ``ServiceAccountNamespaceAssignment``)."""
+
+    id: str  # the service account's public id
+    name: str
+    permission: NamespacePermission
+    inherited: bool  # a Global Admin service account
+    resource_version: str  # the service account's
+
+
+def _grants(principal: Principal, namespace: str) -> tuple[dict[int, str], dict[int, str]]:
+    """The namespace's grants by membership and by service account (NotFound as ``namespace_get``)."""
+    found = namespace_get(principal=principal, namespace=namespace)
+    members: dict[int, str] = {}
+    service_accounts: dict[int, str] = {}
+    for grant in NamespaceGrant.objects.filter(account=principal.account, namespace=found.name):
+        if grant.membership_id is not None:
+            members[grant.membership_id] = grant.permission
+        elif grant.service_account_id is not None:
+            service_accounts[grant.service_account_id] = grant.permission
+    return members, service_accounts
+
+
+def _access(role: str, grant: str | None) -> tuple[NamespacePermission, bool] | None:
+    """(permission, inherited) of a holder of ``role`` with ``grant``, or None for no access."""
+    if role in ADMIN_ROLES:
+        return NamespacePermission.ADMIN, True
+    if grant is None:
+        return None
+    return NamespacePermission(grant), False
+
+
+def namespace_user_assignments(
+    *, principal: Principal, namespace: str, after: str | None = None, limit: int | None = None
+) -> list[UserAssignment]:
+    """Every member with access to the namespace, by ascending public id: its grants, and Owners
+    and Global Admins (Admins of every namespace, ``inherited``). Anyone who may see the namespace
+    may list them; ``after`` and ``limit`` serve keyset paging (the rows after that id, at most
+    ``limit`` of them)."""
+    grants, _ = _grants(principal, namespace)
+    members = Membership.objects.filter(account=principal.account).select_related("user").order_by("public_id")
+    if after is not None:
+        members = members.filter(public_id__gt=after)
+    rows: list[UserAssignment] = []
+    for member in members:
+        access = _access(member.role, grants.get(member.pk))
+        if access is None:
+            continue
+        rows.append(
+            UserAssignment(
+                id=member.public_id,
+                email=member.user.email,
+                permission=access[0],
+                inherited=access[1],
+                resource_version=str(member.resource_version),
+            )
+        )
+        if limit is not None and len(rows) >= limit:
+            break
+    return rows
+
+
+def namespace_service_account_assignments(
+    *, principal: Principal, namespace: str, after: str | None = None, limit: int | None = None
+) -> list[ServiceAccountAssignment]:
+    """Service accounts with access to the namespace (Global Admin ones by inheritance), by
+    ascending public id; as ``namespace_user_assignments``."""
+    _, grants = _grants(principal, namespace)
+    accounts = ServiceAccount.objects.filter(account=principal.account).order_by("public_id")
+    if after is not None:
+        accounts = accounts.filter(public_id__gt=after)
+    rows: list[ServiceAccountAssignment] = []
+    for sa in accounts:
+        access = _access(sa.role, grants.get(sa.pk))
+        if access is None:
+            continue
+        rows.append(
+            ServiceAccountAssignment(
+                id=sa.public_id,
+                name=sa.name,
+                permission=access[0],
+                inherited=access[1],
+                resource_version=str(sa.resource_version),
+            )
+        )
+        if limit is not None and len(rows) >= limit:
+            break
+    return rows

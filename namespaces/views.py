@@ -27,7 +27,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.errors import InvalidInput, PermissionDenied, ServiceError
 from accounts.models import NamespaceGrant, NamespacePermission, Role
-from accounts.permissions import Action, can, can_manage_namespace
+from accounts.permissions import ADMIN_ROLES, Action, can, can_manage_namespace
 from accounts.principal import Principal
 from accounts.selectors import member_list, service_account_list
 from accounts.services.members import do_set_member_namespace_access
@@ -46,7 +46,6 @@ from namespaces.selectors import namespace_get, namespace_list, namespace_spec
 from namespaces.services import do_create_namespace, do_delete_namespace, do_update_namespace
 from namespaces.validation import CodecServer, NamespaceSpec
 
-ADMIN_ROLES = (Role.OWNER, Role.GLOBAL_ADMIN)
 FAILED_STATES = frozenset(FAILED_STATE.values())
 
 

@@ -17,10 +17,13 @@ from accounts.api.serializers import (
     PageQuerySerializer,
     VersionedMutationRequestSerializer,
     _Mutation,
+    _permission,
     _Resource,
 )
 from accounts.errors import InvalidInput
 from namespaces.models import Namespace, NamespaceState
+from namespaces.regions import REGION_ID, Region
+from namespaces.selectors import ServiceAccountAssignment, UserAssignment
 from namespaces.validation import FILTER_FIELDS, SEARCH_ATTRIBUTE_LIMITS
 
 # ---- requests -------------------------------------------------------------------------------
@@ -74,6 +77,13 @@ class UpdateNamespaceRequestSerializer(VersionedMutationRequestSerializer, _Name
     pass
 
 
+class RenameCustomSearchAttributeRequestSerializer(VersionedMutationRequestSerializer):
+    existing_custom_search_attribute_name = StrictCharField(help_text="The custom search attribute to rename.")
+    new_custom_search_attribute_name = StrictCharField(
+        help_text="Its new name; runs that have the attribute are found by it once the operation has finished."
+    )
+
+
 class NamespacesQuerySerializer(PageQuerySerializer):
     name = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -121,6 +131,48 @@ class NamespaceMutationResponseSerializer(_Mutation):
     namespace = NamespaceSerializer(allow_null=True)
 
 
+class RegionSerializer(serializers.Serializer[Any]):
+    id = serializers.CharField()
+    cloud_provider = serializers.CharField(help_text="aws or gcp in Temporal Cloud; empty for Sundial's engine.")
+    cloud_provider_region = serializers.CharField()
+    location = serializers.CharField()
+
+
+class GetRegionsResponseSerializer(serializers.Serializer[Any]):
+    regions = RegionSerializer(many=True)
+
+
+class GetRegionResponseSerializer(serializers.Serializer[Any]):
+    region = RegionSerializer()
+
+
+class _Assignment(serializers.Serializer[Any]):
+    id = serializers.CharField()
+    permission = _permission()
+    inherited_access = serializers.BooleanField(
+        help_text="Admin through the account role (Account Owner or Global Admin), not a namespace grant."
+    )
+    resource_version = serializers.CharField()
+
+
+class UserNamespaceAssignmentSerializer(_Assignment):
+    email = serializers.CharField()
+
+
+class ServiceAccountNamespaceAssignmentSerializer(_Assignment):
+    name = serializers.CharField()
+
+
+class GetUserNamespaceAssignmentsResponseSerializer(serializers.Serializer[Any]):
+    users = UserNamespaceAssignmentSerializer(many=True)
+    next_page_token = serializers.CharField()
+
+
+class GetServiceAccountNamespaceAssignmentsResponseSerializer(serializers.Serializer[Any]):
+    service_accounts = ServiceAccountNamespaceAssignmentSerializer(many=True)
+    next_page_token = serializers.CharField()
+
+
 def present_namespace(row: Namespace) -> dict[str, Any]:
     operation = row.async_operation
     return {
@@ -130,7 +182,7 @@ def present_namespace(row: Namespace) -> dict[str, Any]:
         "state": row.state,
         "async_operation_id": operation.operation_id if operation is not None else "",
         "grpc_address": getattr(settings, "SUNDIAL_ENGINE_PUBLIC_ADDRESS", "") or settings.SUNDIAL_ENGINE_ADDRESS,
-        "region": "sundial-local",
+        "region": REGION_ID,
         "retention_days": row.retention_days,
         "api_key_auth": row.api_key_auth,
         "accepted_client_ca": row.ca_bundle_pem,
@@ -142,4 +194,33 @@ def present_namespace(row: Namespace) -> dict[str, Any]:
         "last_error": row.last_error,
         "created_time": rfc3339(row.created_at),
         "last_modified_time": rfc3339(row.updated_at),
+    }
+
+
+def present_region(region: Region) -> dict[str, Any]:
+    return {
+        "id": region.id,
+        "cloud_provider": region.cloud_provider,
+        "cloud_provider_region": region.cloud_provider_region,
+        "location": region.location,
+    }
+
+
+def present_user_assignment(row: UserAssignment) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "email": row.email,
+        "permission": row.permission.value,
+        "inherited_access": row.inherited,
+        "resource_version": row.resource_version,
+    }
+
+
+def present_service_account_assignment(row: ServiceAccountAssignment) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "permission": row.permission.value,
+        "inherited_access": row.inherited,
+        "resource_version": row.resource_version,
     }

@@ -17,6 +17,13 @@ from accounts.api.views.account import (
     TransferOwnershipView,
 )
 from accounts.api.views.api_keys import ApiKeysView, ApiKeyView
+from accounts.api.views.namespace_extras import (
+    RegionsView,
+    RegionView,
+    RenameSearchAttributeView,
+    ServiceAccountAssignmentsView,
+    UserAssignmentsView,
+)
 from accounts.api.views.namespaces import NamespacesView, NamespaceView
 from accounts.api.views.service_accounts import (
     ServiceAccountNamespaceAccessView,
@@ -51,6 +58,23 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api-keys/<str:key_id>", ApiKeyView.as_view(), name="api-key"),
     path("namespaces", NamespacesView.as_view(), name="namespaces"),
     path("namespaces/<str:namespace>", NamespaceView.as_view(), name="namespace"),
+    path(
+        "namespaces/<str:namespace>/rename-search-attribute",
+        RenameSearchAttributeView.as_view(),
+        name="namespace-rename-search-attribute",
+    ),
+    path(
+        "namespaces/<str:namespace>/user-assignments",
+        UserAssignmentsView.as_view(),
+        name="namespace-user-assignments",
+    ),
+    path(
+        "namespaces/<str:namespace>/service-account-assignments",
+        ServiceAccountAssignmentsView.as_view(),
+        name="namespace-service-account-assignments",
+    ),
+    path("regions", RegionsView.as_view(), name="regions"),
+    path("regions/<str:region>", RegionView.as_view(), name="region"),
     path("operations/<str:operation_id>", AsyncOperationView.as_view(), name="operation"),
     path("audit-logs", AuditLogsView.as_view(), name="audit-logs"),
     re_path(r"^(?P<path>.*)$", not_found),

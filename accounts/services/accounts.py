@@ -128,5 +128,13 @@ def do_delete_account(principal: Principal, *, confirm_account_id: str, resource
             raise InvalidInput(f"type the account id {account.account_id!r} to confirm")
         if principal.membership is None:
             raise FailedPrecondition("an account is deleted by a person, not a service account")
+        # The namespaces' rows go with the account, so their provisioning cannot remove them from
+        # the engine: an outbox row says what the engine must drop (namespaces, then keys and
+        # principals), and its task does it once this commits. With the account row locked, no
+        # namespace can be added to the account before the delete.
+        from namespaces.provisioning import namespace_ids_of, record_cleanup
+
+        namespace_ids = namespace_ids_of(locked)
         locked.delete()
+        record_cleanup(account.account_id, namespace_ids)
         access_changed(account)

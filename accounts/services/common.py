@@ -61,8 +61,14 @@ def namespace_name(account_id: str, namespace: str) -> str:
 def access_changed(account: Account) -> None:
     """Call inside the transaction of any change to the account's people, roles, namespace grants
     or API keys: once it commits, ``namespaces.sync_account_access`` sends the engine the account's
-    whole access document (a change that rolls back queues nothing)."""
+    whole access document (a change that rolls back queues nothing).
+
+    It also bumps the account's ``access_version`` in the same transaction, so that a sync whose
+    queueing is lost (broker down) is found by the periodic sweep: the engine has confirmed less
+    (``access_synced_version``) than the database holds."""
+    from accounts.models import Account
     from namespaces.tasks import queue_access_sync
 
+    Account.objects.filter(pk=account.pk).update(access_version=F("access_version") + 1)
     account_id = account.account_id
     transaction.on_commit(lambda: queue_access_sync(account_id), robust=True)

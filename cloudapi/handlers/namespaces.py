@@ -12,20 +12,20 @@ from dataclasses import replace
 from temporalio.api.cloud.cloudservice.v1 import request_response_pb2 as rr
 from temporalio.api.cloud.identity.v1 import message_pb2 as identity_pb
 
-from accounts.errors import InvalidInput, NotFound
-from accounts.models import Membership, NamespaceGrant, NamespacePermission, ServiceAccount
+from accounts.errors import InvalidInput
+from accounts.models import NamespacePermission
 from accounts.principal import Principal
-from cloudapi.convert import (
-    PERMISSION_TO_PROTO,
-    REGION_ID,
-    namespace_spec_of,
-    namespace_to_proto,
-    region_proto,
-)
+from cloudapi.convert import PERMISSION_TO_PROTO, namespace_spec_of, namespace_to_proto, region_proto
 from cloudapi.handlers.common import mutate, required
 from cloudapi.paging import cut, decode_token, keyset_page, page_size_of
-from namespaces.documents import ADMIN_ROLES
-from namespaces.selectors import namespace_get, namespace_list, namespace_spec
+from namespaces.regions import region_get, region_list
+from namespaces.selectors import (
+    namespace_get,
+    namespace_list,
+    namespace_service_account_assignments,
+    namespace_spec,
+    namespace_user_assignments,
+)
 from namespaces.services import (
     do_create_namespace,
     do_delete_namespace,
@@ -115,32 +115,15 @@ def rename_custom_search_attribute(
 
 
 def get_regions(principal: Principal, request: rr.GetRegionsRequest) -> rr.GetRegionsResponse:
-    return rr.GetRegionsResponse(regions=[region_proto()])
+    return rr.GetRegionsResponse(regions=[region_proto(region) for region in region_list()])
 
 
 def get_region(principal: Principal, request: rr.GetRegionRequest) -> rr.GetRegionResponse:
-    region = required(request.region, "region")
-    if region != REGION_ID:
-        raise NotFound(f"region {region!r} not found (the only region is {REGION_ID!r})")
-    return rr.GetRegionResponse(region=region_proto())
+    return rr.GetRegionResponse(region=region_proto(region_get(required(request.region, "region"))))
 
 
-def _access(permission: str) -> identity_pb.NamespaceAccess:
-    value = NamespacePermission(permission)
-    return identity_pb.NamespaceAccess(permission=PERMISSION_TO_PROTO[value], permission_deprecated=value)
-
-
-def _assignments(principal: Principal, namespace: str) -> tuple[str, dict[int, str], dict[int, str]]:
-    """The namespace's name, and its grants by membership and by service account."""
-    found = namespace_get(principal=principal, namespace=namespace)
-    members: dict[int, str] = {}
-    service_accounts: dict[int, str] = {}
-    for grant in NamespaceGrant.objects.filter(account=principal.account, namespace=found.name):
-        if grant.membership_id is not None:
-            members[grant.membership_id] = grant.permission
-        elif grant.service_account_id is not None:
-            service_accounts[grant.service_account_id] = grant.permission
-    return found.name, members, service_accounts
+def _access(permission: NamespacePermission) -> identity_pb.NamespaceAccess:
+    return identity_pb.NamespaceAccess(permission=PERMISSION_TO_PROTO[permission], permission_deprecated=permission)
 
 
 def get_user_namespace_assignments(
@@ -149,27 +132,19 @@ def get_user_namespace_assignments(
     """Everyone with access to the namespace: its grants, and Owners and Global Admins (who
     administer every namespace: ``inherited_access``), by ascending user id."""
     size = page_size_of(request.page_size)
-    _, grants, _ = _assignments(principal, required(request.namespace, "namespace"))
+    namespace = required(request.namespace, "namespace")
     after = decode_token(USER_ASSIGNMENTS_KIND, request.page_token)
-    members = Membership.objects.filter(account=principal.account).select_related("user").order_by("public_id")
-    if after is not None:
-        members = members.filter(public_id__gt=after)
-    rows: list[identity_pb.UserNamespaceAssignment] = []
-    for member in members:
-        inherited = member.role in ADMIN_ROLES
-        if not inherited and member.pk not in grants:
-            continue
-        rows.append(
-            identity_pb.UserNamespaceAssignment(
-                id=member.public_id,
-                email=member.user.email,
-                namespace_access=_access(NamespacePermission.ADMIN if inherited else grants[member.pk]),
-                inherited_access=inherited,
-                resource_version=str(member.resource_version),
-            )
+    found = namespace_user_assignments(principal=principal, namespace=namespace, after=after, limit=size + 1)
+    rows = [
+        identity_pb.UserNamespaceAssignment(
+            id=row.id,
+            email=row.email,
+            namespace_access=_access(row.permission),
+            inherited_access=row.inherited,
+            resource_version=row.resource_version,
         )
-        if len(rows) > size:
-            break
+        for row in found
+    ]
     page, token = cut(rows, kind=USER_ASSIGNMENTS_KIND, page_size=size, key_of=lambda row: row.id)
     return rr.GetUserNamespaceAssignmentsResponse(users=page, next_page_token=token)
 
@@ -179,26 +154,18 @@ def get_service_account_namespace_assignments(
 ) -> rr.GetServiceAccountNamespaceAssignmentsResponse:
     """Service accounts with access to the namespace (Global Admin ones by inheritance)."""
     size = page_size_of(request.page_size)
-    _, _, grants = _assignments(principal, required(request.namespace, "namespace"))
+    namespace = required(request.namespace, "namespace")
     after = decode_token(SA_ASSIGNMENTS_KIND, request.page_token)
-    accounts = ServiceAccount.objects.filter(account=principal.account).order_by("public_id")
-    if after is not None:
-        accounts = accounts.filter(public_id__gt=after)
-    rows: list[identity_pb.ServiceAccountNamespaceAssignment] = []
-    for sa in accounts:
-        inherited = sa.role in ADMIN_ROLES
-        if not inherited and sa.pk not in grants:
-            continue
-        rows.append(
-            identity_pb.ServiceAccountNamespaceAssignment(
-                id=sa.public_id,
-                name=sa.name,
-                namespace_access=_access(NamespacePermission.ADMIN if inherited else grants[sa.pk]),
-                inherited_access=inherited,
-                resource_version=str(sa.resource_version),
-            )
+    found = namespace_service_account_assignments(principal=principal, namespace=namespace, after=after, limit=size + 1)
+    rows = [
+        identity_pb.ServiceAccountNamespaceAssignment(
+            id=row.id,
+            name=row.name,
+            namespace_access=_access(row.permission),
+            inherited_access=row.inherited,
+            resource_version=row.resource_version,
         )
-        if len(rows) > size:
-            break
+        for row in found
+    ]
     page, token = cut(rows, kind=SA_ASSIGNMENTS_KIND, page_size=size, key_of=lambda row: row.id)
     return rr.GetServiceAccountNamespaceAssignmentsResponse(service_accounts=page, next_page_token=token)

@@ -16,6 +16,8 @@ OPERATIONS = {
     "GetApiKeys", "CreateApiKey", "GetApiKey", "UpdateApiKey", "DeleteApiKey",
     "GetAsyncOperation", "GetAuditLogs",
     "GetNamespaces", "CreateNamespace", "GetNamespace", "UpdateNamespace", "DeleteNamespace",
+    "RenameCustomSearchAttribute", "GetUserNamespaceAssignments", "GetServiceAccountNamespaceAssignments",
+    "GetRegions", "GetRegion",
 }  # fmt: skip
 
 

@@ -52,10 +52,11 @@ class EngineProcess:
             API_KEY_PEPPER=settings.API_KEY_PEPPER,
         )
         argv = [sys.executable, "-m", "engine", "--port", str(self.port), "--admin-port", str(self.admin_port)]
+        seen = self.log.stat().st_size if self.log.exists() else 0  # a restart waits for its own line
         with self.log.open("ab") as log:
             self.process = subprocess.Popen([*argv, "--db", self.db_url], stdout=log, stderr=log, env=env)
         wait_until(
-            lambda: b"engine admin API listening" in self.log.read_bytes(),
+            lambda: b"engine admin API listening" in self.log.read_bytes()[seen:],
             timeout=60,
             what="the engine's admin API",
             context=lambda: self.log.read_text(errors="replace"),

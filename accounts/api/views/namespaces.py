@@ -51,7 +51,11 @@ def _spec(data: dict[str, Any], base: NamespaceSpec) -> NamespaceSpec:
     return replace(base, **changes)
 
 
-def _mutation(principal: Principal, made: list[Namespace], namespace: str, operation: AsyncOperation) -> dict[str, Any]:
+def mutation_payload(
+    principal: Principal, made: list[Namespace], namespace: str, operation: AsyncOperation
+) -> dict[str, Any]:
+    """The answer to a namespace change: the namespace as it is now (null if a replayed request's
+    namespace is gone) and the change's async operation."""
     found = made[0] if made else reread(lambda: namespace_get(principal=principal, namespace=namespace))
     if found is not None:
         found.refresh_from_db()
@@ -93,7 +97,7 @@ class NamespacesView(ApiView):
             return {"namespace": made[0].namespace_id}
 
         result, operation, _ = self.mutate("CreateNamespace", data, change)
-        payload = _mutation(self.principal, made, result["namespace"], operation)
+        payload = mutation_payload(self.principal, made, result["namespace"], operation)
         return respond(ns.NamespaceMutationResponseSerializer, payload, 201)
 
 
@@ -129,7 +133,7 @@ class NamespaceView(ApiView):
             return {"namespace": made[0].namespace_id}
 
         _, operation, _ = self.mutate("UpdateNamespace", data, change, namespace=namespace)
-        payload = _mutation(self.principal, made, namespace, operation)
+        payload = mutation_payload(self.principal, made, namespace, operation)
         return respond(ns.NamespaceMutationResponseSerializer, payload)
 
     @extend_schema(
