@@ -25,6 +25,7 @@ from engine.matching.task_queues import Matching
 from engine.persistence.store import Store
 from engine.schedules.api import ScheduleApi
 from engine.schedules.scheduler import Scheduler
+from engine.visibility.aliases import EMPTY
 from tests.engine.sdk_app import ActivityCall, RunActivityWorkflow
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
@@ -69,7 +70,9 @@ async def rig(engine_store: Store) -> AsyncIterator[Rig]:
     scheduler = Scheduler(engine_store, history, clock=clock)
     await scheduler.start()
     try:
-        yield Rig(clock, scheduler, ScheduleApi(scheduler, lambda _: {}, clock=clock), await namespaces.ref("default"))
+        yield Rig(
+            clock, scheduler, ScheduleApi(scheduler, lambda _: EMPTY, clock=clock), await namespaces.ref("default")
+        )
     finally:
         await scheduler.stop()
         await history.stop()

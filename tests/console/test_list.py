@@ -1,0 +1,220 @@
+"""The workflows list: what runs the namespace holds, narrowed by the List Filter and the quick
+filters, counted by status, paged with the engine's tokens — against a real engine."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from urllib.parse import unquote
+
+import pytest
+
+import console.workflows
+from accounts.principal import Principal
+from namespaces.models import Namespace
+from tests.accounts.pages import browser_of, page_of, says, text
+from tests.console.conftest import greet, start_waiting
+from tests.namespaces.engine_support import EngineProcess
+
+pytestmark = pytest.mark.slow
+
+ROW = re.compile(r'<tr data-workflow-id="([^"]*)" data-run-id="([^"]*)">(.*?)</tr>', re.S)
+
+
+def listed(response) -> list[str]:
+    """The workflow ids of the table's rows, in order."""
+    return [html.unescape(m.group(1)) for m in ROW.finditer(response.content.decode())]
+
+
+def counts(response) -> dict[str, int]:
+    found = re.search(r'<ul class="console-counts"[^>]*>(.*?)</ul>', response.content.decode(), re.S)
+    assert found is not None, "no counts on the page"
+    result = {}
+    for label, number in re.findall(r'data-status="[^"]*">([A-Za-z]+)</span> <strong>(\d+)</strong>', found.group(1)):
+        result[label] = int(number)
+    total = re.search(r">All <strong>(\d+)</strong>", found.group(1))
+    assert total is not None
+    result["All"] = int(total.group(1))
+    return result
+
+
+def workflows_url(principal: Principal, query: str = "") -> str:
+    return page_of(principal, f"namespaces/shop/workflows/{query}")
+
+
+@pytest.fixture
+def five(engine: EngineProcess, shop: Namespace) -> None:
+    """Two completed Greetings and three Farewells that wait forever (no worker)."""
+    greet(engine, shop, {"greet-ada": "Ada", "greet-grace": "Grace"})
+    start_waiting(engine, shop, "Farewell", ["bye-1", "bye-2", "bye-3"])
+
+
+def test_it_lists_the_workflows_with_their_status_and_counts(alice: Principal, five: None) -> None:
+    response = browser_of(alice).get(workflows_url(alice))
+    assert response.status_code == 200
+    assert sorted(listed(response)) == ["bye-1", "bye-2", "bye-3", "greet-ada", "greet-grace"]
+    assert counts(response) == {"All": 5, "Running": 3, "Completed": 2}
+    page = response.content.decode()
+    assert 'data-status="Completed">Completed</span>' in page
+    assert 'data-status="Running">Running</span>' in page
+    row = next(m.group(3) for m in ROW.finditer(page) if m.group(1) == "greet-ada")
+    assert "Greeting" in row
+    assert "Completed" in row
+    assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT[^"]+"', row)
+    assert says(response, "Workflows")
+
+
+def test_the_list_filter_narrows_the_list(alice: Principal, five: None) -> None:
+    client = browser_of(alice)
+    by_id = client.get(workflows_url(alice), {"query": "WorkflowId = 'greet-ada'"})
+    assert listed(by_id) == ["greet-ada"]
+    assert counts(by_id) == {"All": 1, "Completed": 1}
+
+    by_type = client.get(workflows_url(alice), {"query": "WorkflowType = 'Farewell'"})
+    assert sorted(listed(by_type)) == ["bye-1", "bye-2", "bye-3"]
+
+    running = client.get(workflows_url(alice), {"query": "ExecutionStatus = 'Running'"})
+    assert sorted(listed(running)) == ["bye-1", "bye-2", "bye-3"]
+    assert counts(running) == {"All": 3, "Running": 3}
+
+
+def test_quick_filters_combine_with_the_query(alice: Principal, five: None) -> None:
+    client = browser_of(alice)
+    completed = client.get(workflows_url(alice), {"status": "Completed"})
+    assert sorted(listed(completed)) == ["greet-ada", "greet-grace"]
+    assert says(completed, "Filter: ExecutionStatus = 'Completed'")
+
+    typed = client.get(workflows_url(alice), {"type": "Farewell", "query": "WorkflowId != 'bye-2'"})
+    assert sorted(listed(typed)) == ["bye-1", "bye-3"]
+    assert says(typed, "Filter: (WorkflowId != 'bye-2') AND WorkflowType = 'Farewell'")
+
+    recent = client.get(workflows_url(alice), {"range": "hour", "status": "Running"})
+    assert sorted(listed(recent)) == ["bye-1", "bye-2", "bye-3"]
+    assert re.search(r"ExecutionStatus = 'Running' AND StartTime > '\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ'", text(recent))
+
+    nothing = client.get(workflows_url(alice), {"status": "Failed"})
+    assert listed(nothing) == []
+    assert says(nothing, "No workflows match this filter.")
+
+
+def test_a_malformed_query_shows_the_engines_message(alice: Principal, five: None) -> None:
+    response = browser_of(alice).get(workflows_url(alice), {"query": "WorkflowId = "})
+    assert response.status_code == 400
+    assert says(response, "Invalid query:")
+    assert re.search(r"position \d+", text(response))
+    # the page still renders: the box keeps what was typed, the filters are there
+    assert 'value="WorkflowId = "' in response.content.decode()
+    assert says(response, "Status: Any status Running Completed")
+    assert listed(response) == []
+
+    dangling = browser_of(alice).get(workflows_url(alice), {"query": "WorkflowId = 'x' AND"})
+    assert dangling.status_code == 400
+    assert says(dangling, "Invalid query: unexpected end of query at position")
+
+    bogus = browser_of(alice).get(workflows_url(alice), {"status": "Sleeping"})
+    assert bogus.status_code == 400
+    assert says(bogus, "Status: Select a valid choice. Sleeping is not one of the available choices.")
+
+    unknown = browser_of(alice).get(workflows_url(alice), {"query": "NoSuchAttribute = 'x'"})
+    assert unknown.status_code == 400
+    assert says(unknown, "NoSuchAttribute")
+
+
+def test_an_ordered_query_lists_without_counts(alice: Principal, five: None) -> None:
+    response = browser_of(alice).get(
+        workflows_url(alice), {"query": "WorkflowType = 'Farewell' ORDER BY WorkflowId DESC"}
+    )
+    assert response.status_code == 200
+    assert listed(response) == ["bye-3", "bye-2", "bye-1"]
+    assert says(
+        response, "Counts by status are not available for this filter: invalid query: ORDER BY is not supported"
+    )
+
+
+def test_paging_reaches_every_workflow_exactly_once(
+    alice: Principal, five: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console.workflows, "PAGE_SIZE", 2)
+    client = browser_of(alice)
+    seen: list[str] = []
+    url = workflows_url(alice)
+    pages = 0
+    while True:
+        response = client.get(url)
+        assert response.status_code == 200
+        rows = listed(response)
+        assert 0 < len(rows) <= 2
+        seen.extend(rows)
+        pages += 1
+        following = re.search(r'<a href="([^"]+)" rel="next">Next 2</a>', response.content.decode())
+        if following is None:
+            break
+        url = html.unescape(following.group(1))
+        assert pages < 10
+    assert pages == 3
+    assert sorted(seen) == ["bye-1", "bye-2", "bye-3", "greet-ada", "greet-grace"]
+    first = re.search(r'<a href="([^"]+)">First page</a>', response.content.decode())
+    assert first is not None
+    assert html.unescape(first.group(1)).rstrip("?") == workflows_url(alice)
+    assert len(listed(client.get(html.unescape(first.group(1))))) == 2
+
+
+def test_a_damaged_page_link_is_explained(alice: Principal, shop: Namespace) -> None:
+    client = browser_of(alice)
+    response = client.get(workflows_url(alice), {"page": "not base64!"})
+    assert response.status_code == 400
+    assert says(response, "The page link is damaged: start again from the first page")
+    forged = client.get(workflows_url(alice), {"page": "eyJub3QiOiAib3VycyJ9"})  # {"not": "ours"}
+    assert forged.status_code == 400
+    assert says(forged, "invalid next page token")
+
+
+def test_an_empty_namespace_says_how_to_start(alice: Principal, shop: Namespace) -> None:
+    response = browser_of(alice).get(workflows_url(alice))
+    assert response.status_code == 200
+    assert says(response, f"No workflows in {shop.namespace_id} yet.")
+    assert says(response, "how to connect")
+    assert counts(response) == {"All": 0}
+
+
+def test_the_namespace_pages_link_to_the_workflows(alice: Principal, shop: Namespace) -> None:
+    response = browser_of(alice).get(page_of(alice, "namespaces/shop/"))
+    assert f'href="{workflows_url(alice)}">Workflows</a>' in response.content.decode()
+
+
+ODD_IDS = ["orders/2024/17", "a workflow with spaces", "ünïcødé ✓ 注文", "what?#50%&more=yes+no"]
+
+
+def test_odd_workflow_ids_round_trip_through_the_links(
+    alice: Principal, engine: EngineProcess, shop: Namespace
+) -> None:
+    start_waiting(engine, shop, "Odd", ODD_IDS)
+    client = browser_of(alice)
+    response = client.get(workflows_url(alice))
+    page = response.content.decode()
+    assert sorted(listed(response)) == sorted(ODD_IDS)
+    for match in ROW.finditer(page):
+        workflow_id, run_id = html.unescape(match.group(1)), match.group(2)
+        link = re.search(r'<a href="([^"]+)">', match.group(3))
+        assert link is not None
+        href = html.unescape(link.group(1))
+        assert not set("?# ") & set(href)
+        assert unquote(href) == workflows_url(alice) + f"{workflow_id}/{run_id}/"
+        detail = client.get(href)
+        assert detail.status_code == 200, (workflow_id, text(detail))
+        assert says(detail, f"Workflow id {workflow_id}")
+        assert says(detail, f"Run id {run_id}")
+        assert says(detail, "Workflow type Odd")
+        # the page's own links (JSON view, download) keep the id intact too
+        views = dict(
+            (label, html.unescape(href))
+            for href, label in re.findall(r'<a href="([^"]+)"[^>]*>(JSON|Download JSON)</a>', detail.content.decode())
+        )
+        assert views["JSON"] == href + "?view=json"
+        as_json = client.get(views["JSON"])
+        assert as_json.status_code == 200
+        assert 'id="history-json"' in as_json.content.decode()
+        download = client.get(views["Download JSON"])
+        assert download.status_code == 200
+        assert json.loads(download.content)["events"][0]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"
