@@ -20,7 +20,6 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 import console.workflows
-from accounts.permissions import can_manage_namespace
 from accounts.principal import Principal
 from accounts.views.common import render_page
 from console.access import resolve
@@ -39,25 +38,15 @@ from console.workflows import (
     short_duration,
     status_counts,
 )
-from namespaces.models import FAILED_STATE, Namespace
-
-_FAILED_STATES = frozenset(FAILED_STATE.values())
-
-
-def _namespace_context(principal: Principal, namespace: Namespace) -> dict[str, object]:
-    """What ``namespaces/_header.html`` needs."""
-    return {
-        "namespace": namespace,
-        "can_manage": can_manage_namespace(principal, namespace.name),
-        "failed": namespace.state in _FAILED_STATES,
-    }
+from namespaces.models import Namespace
+from namespaces.views import namespace_header_context
 
 
 def _engine_error_page(
     request: HttpRequest, principal: Principal, namespace: Namespace, error: ConsoleEngineError
 ) -> HttpResponse:
     context = {
-        **_namespace_context(principal, namespace),
+        **namespace_header_context(principal, namespace),
         "status": error.http_status,
         "message": error.message,
         "unreachable": error.unreachable,
@@ -77,7 +66,7 @@ def workflows(request: HttpRequest, account_id: str, name: str) -> HttpResponse:
     principal, namespace = found
     form = ListFilterForm(request.GET)
     context: dict[str, Any] = {
-        **_namespace_context(principal, namespace),
+        **namespace_header_context(principal, namespace),
         "form": form,
         "rows": [],
         "counts": [],
@@ -135,7 +124,7 @@ def workflow_detail(request: HttpRequest, account_id: str, name: str, workflow_i
     events = list(history.events)
     view = "json" if request.GET.get("view") == "json" else "events"
     context: dict[str, Any] = {
-        **_namespace_context(principal, namespace),
+        **namespace_header_context(principal, namespace),
         "run": summary,
         "duration": short_duration(summary.duration),
         "input": run_input(events),

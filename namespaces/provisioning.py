@@ -203,8 +203,9 @@ def sync_access(account_id: str) -> Outcome:
 def namespace_ids_of(account: Account) -> list[str]:
     """The ids of all the account's namespaces, in whatever state (one being created may already
     be on the engine; one being deleted may still be)."""
-    names = Namespace.objects.filter(account=account).order_by("name").values_list("name", flat=True)
-    return [f"{name}.{account.account_id}" for name in names]
+    return [
+        ns.namespace_id for ns in Namespace.objects.filter(account=account).select_related("account").order_by("name")
+    ]
 
 
 def record_cleanup(account_id: str, namespace_ids: list[str]) -> EngineCleanup:

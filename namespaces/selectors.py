@@ -81,17 +81,21 @@ class ServiceAccountAssignment:
     resource_version: str  # the service account's
 
 
-def _grants(principal: Principal, namespace: str) -> tuple[dict[int, str], dict[int, str]]:
-    """The namespace's grants by membership and by service account (NotFound as ``namespace_get``)."""
-    found = namespace_get(principal=principal, namespace=namespace)
+def grants_by_holder(namespace: Namespace) -> tuple[dict[int, str], dict[int, str]]:
+    """The namespace's grants: permission by membership pk, and by service account pk."""
     members: dict[int, str] = {}
     service_accounts: dict[int, str] = {}
-    for grant in NamespaceGrant.objects.filter(account=principal.account, namespace=found.name):
+    for grant in NamespaceGrant.objects.filter(account_id=namespace.account_id, namespace=namespace.name):
         if grant.membership_id is not None:
             members[grant.membership_id] = grant.permission
         elif grant.service_account_id is not None:
             service_accounts[grant.service_account_id] = grant.permission
     return members, service_accounts
+
+
+def _grants(principal: Principal, namespace: str) -> tuple[dict[int, str], dict[int, str]]:
+    """``grants_by_holder`` of a namespace the caller names (NotFound as ``namespace_get``)."""
+    return grants_by_holder(namespace_get(principal=principal, namespace=namespace))
 
 
 def _access(role: str, grant: str | None) -> tuple[NamespacePermission, bool] | None:

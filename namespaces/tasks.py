@@ -80,43 +80,24 @@ def _finish(task: Task[Any, Any], outcome: Outcome, *, once: bool = False) -> st
     raise task.retry(countdown=retry_delay(task.request.retries), exc=EngineNotConfirmed(outcome.detail))
 
 
-@shared_task(
-    bind=True,
-    name="namespaces.provision",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=None,
-    time_limit=60,
-    soft_time_limit=45,
-)
+# Every task that carries a change to the engine: acked late and re-queued if its worker dies,
+# retried (by ``_finish``) without limit until the engine confirms.
+ENGINE_TASK: dict[str, Any] = {"bind": True, "acks_late": True, "reject_on_worker_lost": True, "max_retries": None}
+
+
+@shared_task(name="namespaces.provision", time_limit=60, soft_time_limit=45, **ENGINE_TASK)
 def provision(self: Task[Any, Any], namespace_pk: int, once: bool = False) -> str:
     """Finish the namespace's pending create, update or delete on the engine."""
     return _finish(self, _attempt(provision_namespace, namespace_pk), once=once)
 
 
-@shared_task(
-    bind=True,
-    name="namespaces.sync_account_access",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=None,
-    time_limit=60,
-    soft_time_limit=45,
-)
+@shared_task(name="namespaces.sync_account_access", time_limit=60, soft_time_limit=45, **ENGINE_TASK)
 def sync_account_access(self: Task[Any, Any], account_id: str, once: bool = False) -> str:
     """Replace the engine's copy of the account's principals, grants and API keys."""
     return _finish(self, _attempt(sync_access, account_id), once=once)
 
 
-@shared_task(
-    bind=True,
-    name="namespaces.cleanup_deleted_account",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=None,
-    time_limit=120,
-    soft_time_limit=105,
-)
+@shared_task(name="namespaces.cleanup_deleted_account", time_limit=120, soft_time_limit=105, **ENGINE_TASK)
 def cleanup_deleted_account(self: Task[Any, Any], cleanup_pk: int, once: bool = False) -> str:
     """Drop a deleted account's namespaces, keys and principals from the engine."""
     return _finish(self, _attempt(clean_up_deleted_account, cleanup_pk), once=once)

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.errors import InvalidInput, PermissionDenied, ServiceError
-from accounts.models import NamespaceGrant, NamespacePermission, Role
+from accounts.models import NamespacePermission, Role
 from accounts.permissions import ADMIN_ROLES, Action, can, can_manage_namespace
 from accounts.principal import Principal
 from accounts.selectors import member_list, service_account_list
@@ -42,7 +42,7 @@ from namespaces.forms import (
     SearchAttributeForm,
 )
 from namespaces.models import FAILED_STATE, Namespace
-from namespaces.selectors import namespace_get, namespace_list, namespace_spec
+from namespaces.selectors import grants_by_holder, namespace_get, namespace_list, namespace_spec
 from namespaces.services import do_create_namespace, do_delete_namespace, do_update_namespace
 from namespaces.validation import CodecServer, NamespaceSpec
 
@@ -179,7 +179,8 @@ const client = new Client({{ connection, namespace: '{namespace_id}' }});
     }
 
 
-def _base_context(principal: Principal, namespace: Namespace) -> dict[str, object]:
+def namespace_header_context(principal: Principal, namespace: Namespace) -> dict[str, object]:
+    """What ``namespaces/_header.html`` needs (the namespace pages and the console's)."""
     return {
         "namespace": namespace,
         "can_manage": can_manage_namespace(principal, namespace.name),
@@ -280,7 +281,7 @@ def _settings_page(
     status: int = 200,
 ) -> HttpResponse:
     context = {
-        **_base_context(principal, namespace),
+        **namespace_header_context(principal, namespace),
         "certificates": certificate_rows(namespace.ca_bundle_pem, now=timezone.now()),
         "form": form or NamespaceSettingsForm(initial=_settings_initial(namespace)),
         "attribute_form": attribute_form or SearchAttributeForm(),
@@ -360,9 +361,7 @@ class AccessRow:
 
 
 def _access_rows(principal: Principal, namespace: Namespace) -> list[AccessRow]:
-    grants = NamespaceGrant.objects.filter(account=principal.account, namespace=namespace.name)
-    by_member = {g.membership_id: g.permission for g in grants if g.membership_id is not None}
-    by_sa = {g.service_account_id: g.permission for g in grants if g.service_account_id is not None}
+    by_member, by_sa = grants_by_holder(namespace)
     rows: list[AccessRow] = []
     for member in member_list(principal=principal):
         inherited = Role(member.role).label if member.role in ADMIN_ROLES else ""
@@ -403,7 +402,7 @@ def _access_page(
         form = AccessForm()
     form.offer(grantable)
     context = {
-        **_base_context(principal, namespace),
+        **namespace_header_context(principal, namespace),
         "rows": rows,
         "permissions": [(p.value, p.label) for p in NamespacePermission],
         "form": form,
@@ -469,7 +468,7 @@ def _delete_page(
     form: DeleteNamespaceForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    context = {**_base_context(principal, namespace), "form": form or DeleteNamespaceForm()}
+    context = {**namespace_header_context(principal, namespace), "form": form or DeleteNamespaceForm()}
     return render_page(request, principal, "namespaces/delete.html", context, status=status)
 
 
@@ -512,7 +511,7 @@ def namespace_connect(request: HttpRequest, account_id: str, name: str) -> HttpR
     principal, namespace = found
     endpoint = engine_endpoint()
     context = {
-        **_base_context(principal, namespace),
+        **namespace_header_context(principal, namespace),
         "endpoint": endpoint,
         "tls_suffix": settings.SUNDIAL_ENGINE_TLS_NAMESPACE_SUFFIX.strip("."),
         "snippets": connection_snippets(

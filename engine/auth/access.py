@@ -10,11 +10,11 @@ unreachable the last snapshot keeps serving.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
 from engine.auth.snapshot import AccessSnapshot
+from engine.periodic import Periodic
 from engine.persistence.store import Store
 
 log = logging.getLogger("engine.auth")
@@ -30,7 +30,13 @@ class AccessControl:
         # called after a new snapshot is swapped in (e.g. to drop cached namespace records)
         self.listeners: list[Callable[[], None]] = []
         self._lock = asyncio.Lock()  # reloads in order: a slow early read never replaces a later one
-        self._task: asyncio.Task[None] | None = None
+        # a store outage keeps the last snapshot; the next interval tries again
+        self._loop = Periodic(
+            "sundial-access-reload",
+            self.reload,
+            log=log,
+            failure="reloading tenant access failed (serving the last snapshot)",
+        )
 
     async def reload(self) -> bool:
         """Load the store's access state if its version moved; True if the snapshot changed."""
@@ -43,19 +49,7 @@ class AccessControl:
         return True
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="sundial-access-reload")
+        self._loop.start(self.interval)
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.reload()
-            except Exception as exc:  # the store is down: keep the last snapshot, try again
-                log.warning("reloading tenant access failed (serving the last snapshot): %s", exc)
+        await self._loop.stop()

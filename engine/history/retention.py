@@ -9,7 +9,6 @@ with a close time are candidates, and the store's deletes require the run to be 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from collections.abc import Callable
 from temporalio.api.workflowservice.v1 import DescribeNamespaceResponse
 
 from engine.history.cache import WorkflowCache
+from engine.periodic import Periodic
 from engine.persistence.store import Store
 from engine.visibility.attributes import NANOS
 
@@ -39,28 +39,21 @@ class RetentionSweeper:
         self.cache = cache
         self.interval = interval
         self.clock = clock
-        self._task: asyncio.Task[None] | None = None
+        # a failed sweep is retried at the next interval
+        self._loop = Periodic(
+            "sundial-retention", self._sweep_and_log, log=log, failure="retention sweep failed", traceback=True
+        )
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="sundial-retention")
+        self._loop.start(self.interval)
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._loop.stop()
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                deleted = await self.sweep()
-            except Exception:  # a failed sweep is retried at the next interval
-                log.exception("retention sweep failed")
-                continue
-            if deleted:
-                log.info("retention deleted %d closed workflow runs", deleted)
+    async def _sweep_and_log(self) -> None:
+        deleted = await self.sweep()
+        if deleted:
+            log.info("retention deleted %d closed workflow runs", deleted)
 
     async def sweep(self) -> int:
         """One pass over every namespace; the number of runs deleted."""
