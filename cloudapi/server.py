@@ -15,7 +15,7 @@ import argparse
 import logging
 import os
 import signal
-import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -89,14 +89,17 @@ def serve_forever(config: ServerConfig) -> None:
     """Serve until SIGTERM or SIGINT, then stop gracefully."""
     server = CloudApiServer(config)
     server.start()
-    stopping = threading.Event()
+    received: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
+        # Only a list append: a handler that took a lock (threading.Event.set) could deadlock
+        # with the main thread interrupted while holding that very lock inside Event.wait.
+        received.append(signum)
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
-    stopping.wait()
+    while not received:
+        time.sleep(0.2)
     logger.info("Cloud Ops API stopping")
     server.stop()
 
