@@ -1,5 +1,5 @@
-"""Workflow pages of the console (``/a/<account_id>/namespaces/<name>/workflows/…``): the list
-with its List Filter, one run with its whole history, and the history as a JSON download.
+"""The workflows list of the console (``/a/<account_id>/namespaces/<name>/workflows/``) with
+its List Filter, quick filters, counts by status and paging.
 
 Every page first resolves the caller and the namespace (``console.access.resolve``: 404 for
 what they may not see), then asks the engine as the console (``console.engine``). What the
@@ -9,50 +9,28 @@ beside the filter box (400), an unknown run as a 404 page, an unreachable engine
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 import console.workflows
-from accounts.principal import Principal
 from accounts.views.common import render_page
 from console.access import resolve
 from console.engine import ConsoleEngineError
 from console.forms import ListFilterForm
-from console.history import event_rows, outcome, run_input
 from console.workflows import (
     TIME_RANGES,
     build_filter,
     decode_page_token,
-    describe,
     encode_page_token,
-    full_history,
-    history_json,
     list_page,
-    short_duration,
     status_counts,
 )
-from namespaces.models import Namespace
 from namespaces.views import namespace_header_context
-
-
-def _engine_error_page(
-    request: HttpRequest, principal: Principal, namespace: Namespace, error: ConsoleEngineError
-) -> HttpResponse:
-    context = {
-        **namespace_header_context(principal, namespace),
-        "status": error.http_status,
-        "message": error.message,
-        "unreachable": error.unreachable,
-    }
-    return render_page(request, principal, "console/error.html", context, status=error.http_status)
-
 
 # --- the list ---------------------------------------------------------------------------------
 
@@ -104,59 +82,3 @@ def workflows(request: HttpRequest, account_id: str, name: str) -> HttpResponse:
     except ConsoleEngineError as exc:
         context["counts_error"] = exc.message
     return render_page(request, principal, "console/workflows.html", context)
-
-
-# --- one run ----------------------------------------------------------------------------------
-
-
-@login_required
-@require_GET
-def workflow_detail(request: HttpRequest, account_id: str, name: str, workflow_id: str, run_id: str) -> HttpResponse:
-    found = resolve(request, account_id, name)
-    if isinstance(found, HttpResponse):
-        return found
-    principal, namespace = found
-    try:
-        summary = describe(namespace.namespace_id, workflow_id, run_id)
-        history = full_history(namespace.namespace_id, workflow_id, run_id)
-    except ConsoleEngineError as exc:
-        return _engine_error_page(request, principal, namespace, exc)
-    events = list(history.events)
-    view = "json" if request.GET.get("view") == "json" else "events"
-    context: dict[str, Any] = {
-        **namespace_header_context(principal, namespace),
-        "run": summary,
-        "duration": short_duration(summary.duration),
-        "input": run_input(events),
-        "outcome": outcome(events),
-        "view": view,
-        "event_count": len(events),
-    }
-    if view == "json":
-        context["history_json"] = history_json(history)
-    else:
-        context["events"] = event_rows(events)
-    return render_page(request, principal, "console/workflow.html", context)
-
-
-_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-@login_required
-@require_GET
-def workflow_history_json(
-    request: HttpRequest, account_id: str, name: str, workflow_id: str, run_id: str
-) -> HttpResponse:
-    """The run's history as JSON, for ``WorkflowHistory.from_json`` and the SDKs' replayers."""
-    found = resolve(request, account_id, name)
-    if isinstance(found, HttpResponse):
-        return found
-    principal, namespace = found
-    try:
-        history = full_history(namespace.namespace_id, workflow_id, run_id)
-    except ConsoleEngineError as exc:
-        return _engine_error_page(request, principal, namespace, exc)
-    response = HttpResponse(history_json(history), content_type="application/json")
-    filename = _UNSAFE_FILENAME.sub("_", f"{workflow_id}_{run_id}").strip("_") + ".json"
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
-    return response

@@ -1,0 +1,7 @@
+"""Console saved views and batch operations."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []

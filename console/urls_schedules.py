@@ -1,0 +1,7 @@
+"""Console schedule and task-queue pages."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []
