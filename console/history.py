@@ -1,19 +1,25 @@
-"""History events as rows of the detail page, and the run's input and outcome.
+"""History events as rows of the detail page, and the run's input, outcome and run chain.
 
 A row carries what the list shows at a glance (id, type name, time, a one-line summary) and
 every attribute (``display_dict`` of the event's ``…_attributes``, payloads decoded) for the
 expandable part.
+
+Where the namespace has a codec server, the page also carries payloads as they are stored
+(``payloads_json``: Temporal's JSON form of ``Payloads``, what a codec server's ``/decode``
+takes) so that the browser can have them decoded; the server-decoded text stays as the fallback.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from google.protobuf.json_format import MessageToJson
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
+from temporalio.api.common.v1 import Payloads
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 
@@ -107,6 +113,22 @@ def summary(event: HistoryEvent) -> str:
     return ", ".join(parts)
 
 
+def payloads_json(payloads: Payloads) -> str:
+    """The payloads as stored, in Temporal's JSON form (``{"payloads": [{"metadata": …, "data":
+    …}]}``, bytes in base64): the body a codec server's ``/decode`` takes."""
+    return MessageToJson(payloads, indent=None)
+
+
+@dataclass(frozen=True)
+class PayloadField:
+    """One ``Payloads`` attribute of an event, for the codec server: its name, the stored form
+    and the console's own decoding."""
+
+    name: str
+    stored: str
+    text: str
+
+
 @dataclass(frozen=True)
 class EventRow:
     event_id: int
@@ -114,10 +136,26 @@ class EventRow:
     time: datetime | None
     summary: str
     attributes: dict[str, Any]
+    event: HistoryEvent | None = field(default=None, compare=False, repr=False)  # for ``payload_fields``
 
     @property
     def attributes_text(self) -> str:
         return pretty(self.attributes)
+
+    @property
+    def payload_fields(self) -> list[PayloadField]:
+        """The event's top-level ``Payloads`` attributes (input, result, details …); computed
+        only when a page asks (pages of a namespace with a codec server)."""
+        attributes = _attributes(self.event) if self.event is not None else None
+        if attributes is None:
+            return []
+        return [
+            PayloadField(descriptor.json_name, payloads_json(value), payloads_text(value))
+            for descriptor, value in attributes.ListFields()
+            if descriptor.message_type is not None
+            and descriptor.message_type.full_name == Payloads.DESCRIPTOR.full_name
+            and value.payloads
+        ]
 
 
 def event_row(event: HistoryEvent) -> EventRow:
@@ -128,6 +166,7 @@ def event_row(event: HistoryEvent) -> EventRow:
         time=timestamp(event.event_time),
         summary=summary(event),
         attributes=display_dict(attributes) if attributes is not None else {},
+        event=event,
     )
 
 
@@ -144,6 +183,7 @@ class Outcome:
     failure: str = ""  # the failure's message
     failure_details: str = ""  # the whole failure, pretty JSON
     new_run_id: str = ""
+    result_stored: str = ""  # the result's payloads as stored (``payloads_json``), for a codec server
 
 
 _CLOSE_EVENTS = {
@@ -164,6 +204,15 @@ def run_input(events: Sequence[HistoryEvent]) -> str | None:
     return None
 
 
+def run_input_stored(events: Sequence[HistoryEvent]) -> str:
+    """The run's input as stored (``payloads_json``; "" without a start event or input)."""
+    for event in events:
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+            payloads = event.workflow_execution_started_event_attributes.input
+            return payloads_json(payloads) if payloads.payloads else ""
+    return ""
+
+
 def outcome(events: Sequence[HistoryEvent]) -> Outcome | None:
     """The run's ending (None while it runs)."""
     close = next((e for e in reversed(events) if e.event_type in _CLOSE_EVENTS), None)
@@ -171,9 +220,15 @@ def outcome(events: Sequence[HistoryEvent]) -> Outcome | None:
         return None
     kind = event_type_name(close.event_type).removeprefix("WorkflowExecution")
     if close.HasField("workflow_execution_completed_event_attributes"):
-        return Outcome(kind, result=payloads_text(close.workflow_execution_completed_event_attributes.result))
+        result = close.workflow_execution_completed_event_attributes.result
+        return Outcome(
+            kind, result=payloads_text(result), result_stored=payloads_json(result) if result.payloads else ""
+        )
     if close.HasField("workflow_execution_canceled_event_attributes"):
-        return Outcome(kind, result=payloads_text(close.workflow_execution_canceled_event_attributes.details))
+        details = close.workflow_execution_canceled_event_attributes.details
+        return Outcome(
+            kind, result=payloads_text(details), result_stored=payloads_json(details) if details.payloads else ""
+        )
     if close.HasField("workflow_execution_terminated_event_attributes"):
         attrs = close.workflow_execution_terminated_event_attributes
         return Outcome(
@@ -189,3 +244,26 @@ def outcome(events: Sequence[HistoryEvent]) -> Outcome | None:
     if failure is None:
         return Outcome(kind)
     return Outcome(kind, failure=failure.message, failure_details=pretty(display_dict(failure)))
+
+
+@dataclass(frozen=True)
+class RunChain:
+    """Where the run sits in its continue-as-new chain (run ids; "" when there is none)."""
+
+    previous_run_id: str
+    first_run_id: str
+
+    @property
+    def is_first(self) -> bool:
+        return not self.previous_run_id
+
+
+def run_chain(events: Sequence[HistoryEvent], *, run_id: str, first_run_id: str = "") -> RunChain:
+    """The previous run (``continued_execution_run_id`` of the start event) and the first run
+    (the start event's ``first_execution_run_id``, else ``first_run_id`` from the description)."""
+    for event in events:
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+            attrs = event.workflow_execution_started_event_attributes
+            first = attrs.first_execution_run_id or first_run_id or run_id
+            return RunChain(previous_run_id=attrs.continued_execution_run_id, first_run_id=first)
+    return RunChain(previous_run_id="", first_run_id=first_run_id or run_id)

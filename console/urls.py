@@ -22,5 +22,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views_detail.workflow_history_json,
         name="console_history_json",
     ),
+    path(f"{W}<path:workflow_id>/<str:run_id>/events", views_detail.workflow_events, name="console_workflow_events"),
     path(f"{W}<path:workflow_id>/<str:run_id>/", views_detail.workflow_detail, name="console_workflow"),
 ]

@@ -1,8 +1,9 @@
 """What the workflow pages read from the engine, as plain data for the templates.
 
 Pure parts (building the List Filter from the quick filters, page tokens in URLs, enum names)
-are separate from the calls (``list_page``, ``status_counts``, ``describe``, ``full_history``),
-which go through ``console.engine.call`` and so raise ``ConsoleEngineError``.
+are separate from the calls (``list_page``, ``status_counts``, ``describe``, ``full_history``,
+``history_page``, ``close_event``), which go through ``console.engine.call`` and so raise
+``ConsoleEngineError``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 
 from google.protobuf.json_format import MessageToJson
 from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.enums.v1 import PendingActivityState, WorkflowExecutionStatus
+from temporalio.api.enums.v1 import HistoryEventFilterType, PendingActivityState, WorkflowExecutionStatus
 from temporalio.api.history.v1 import History, HistoryEvent
 from temporalio.api.workflow.v1 import WorkflowExecutionInfo
 from temporalio.api.workflowservice.v1 import (
@@ -174,6 +175,14 @@ class PendingActivity:
 
 
 @dataclass(frozen=True)
+class PendingChild:
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    initiated_event_id: int
+
+
+@dataclass(frozen=True)
 class RunSummary:
     workflow_id: str
     run_id: str
@@ -186,6 +195,8 @@ class RunSummary:
     history_length: int
     parent: WorkflowExecution | None
     pending_activities: list[PendingActivity] = field(default_factory=list)
+    first_run_id: str = ""  # the first run of its continue-as-new chain ("" when unknown)
+    pending_children: list[PendingChild] = field(default_factory=list)
 
 
 def describe(namespace_id: str, workflow_id: str, run_id: str) -> RunSummary:
@@ -226,6 +237,16 @@ def describe(namespace_id: str, workflow_id: str, run_id: str) -> RunSummary:
         history_length=info.history_length,
         parent=info.parent_execution if info.HasField("parent_execution") else None,
         pending_activities=pending,
+        first_run_id=info.first_run_id,
+        pending_children=[
+            PendingChild(
+                workflow_id=c.workflow_id,
+                run_id=c.run_id,
+                workflow_type=c.workflow_type_name,
+                initiated_event_id=c.initiated_id,
+            )
+            for c in response.pending_children
+        ],
     )
 
 
@@ -246,6 +267,37 @@ def full_history(namespace_id: str, workflow_id: str, run_id: str) -> History:
         token = response.next_page_token
         if not token:
             return History(events=events)
+
+
+def history_page(
+    namespace_id: str, workflow_id: str, run_id: str, *, page_size: int, page_token: bytes = b""
+) -> tuple[list[HistoryEvent], bytes]:
+    """One page of the run's history, oldest first, and the engine's token of the next page
+    (empty: there is no more now)."""
+    response = call(
+        workflow_service().GetWorkflowExecutionHistory,
+        GetWorkflowExecutionHistoryRequest(
+            namespace=namespace_id,
+            execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
+            maximum_page_size=page_size,
+            next_page_token=page_token,
+        ),
+    )
+    return list(response.history.events), response.next_page_token
+
+
+def close_event(namespace_id: str, workflow_id: str, run_id: str) -> HistoryEvent | None:
+    """The closed run's last event alone (the CLOSE_EVENT filter), without reading its history;
+    None while it runs."""
+    response = call(
+        workflow_service().GetWorkflowExecutionHistory,
+        GetWorkflowExecutionHistoryRequest(
+            namespace=namespace_id,
+            execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
+            history_event_filter_type=HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+        ),
+    )
+    return response.history.events[-1] if response.history.events else None
 
 
 def history_json(history: History) -> str:

@@ -6,6 +6,7 @@
 #   SUNDIAL_TEST_POSTGRES_URL      server for the second pass (default postgres://postgres@127.0.0.1:5432)
 #   SUNDIAL_TEST_REDIS_URL         Redis for the second pass (default redis://127.0.0.1:6379/0)
 #   PYTEST_ARGS                    extra pytest arguments (e.g. "-k health -x")
+#   SUNDIAL_ARTIFACTS_DIR          where browser tests save screenshots (default test-results/<pass>)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,7 @@ PG_URL="${SUNDIAL_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}"
 REDIS="${SUNDIAL_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}"
 BACKENDS="${SUNDIAL_TEST_BACKENDS:-all}"
 RUN_ID="$(date +%s)_$$"
+ARTIFACTS="${SUNDIAL_ARTIFACTS_DIR:-$PWD/test-results}"
 WORKERS="${SUNDIAL_TEST_WORKERS:-auto}"
 
 # Variables a developer may have exported would decide the backends; each pass sets its own.
@@ -25,7 +27,7 @@ run_pass() {
     data_dir="$(mktemp -d -t "sundial-test-${name}-XXXXXX")"
     echo "=== test pass: ${name} ==="
     # shellcheck disable=SC2086
-    env SUNDIAL_DATA_DIR="$data_dir" "$@" \
+    env SUNDIAL_DATA_DIR="$data_dir" SUNDIAL_ARTIFACTS_DIR="$ARTIFACTS/${name}" "$@" \
         "$VENV/bin/pytest" -n "$WORKERS" -p no:cacheprovider ${PYTEST_ARGS:-}
     rm -rf "$data_dir"
 }

@@ -9,12 +9,16 @@ import re
 from urllib.parse import unquote
 
 import pytest
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 import console.workflows
 from accounts.principal import Principal
 from namespaces.models import Namespace
+from namespaces.services import do_create_namespace
+from namespaces.validation import NamespaceSpec
 from tests.accounts.pages import browser_of, page_of, says, text
-from tests.console.conftest import greet, start_waiting
+from tests.console.conftest import drain, greet, run, sdk, start_waiting
+from tests.namespaces.conftest import Queued
 from tests.namespaces.engine_support import EngineProcess
 
 pytestmark = pytest.mark.slow
@@ -218,3 +222,83 @@ def test_odd_workflow_ids_round_trip_through_the_links(
         download = client.get(views["Download JSON"])
         assert download.status_code == 200
         assert json.loads(download.content)["events"][0]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"
+
+
+# --- columns ----------------------------------------------------------------------------------
+
+
+def headings(response) -> list[str]:
+    found = re.search(r"<thead>(.*?)</thead>", response.content.decode(), re.S)
+    assert found is not None, "no table on the page"
+    return [html.unescape(h) for h in re.findall(r"<th [^>]*>([^<]*)</th>", found.group(1))]
+
+
+def cells(response, workflow_id: str) -> list[str]:
+    row = next(m.group(3) for m in ROW.finditer(response.content.decode()) if html.unescape(m.group(1)) == workflow_id)
+    return [
+        " ".join(html.unescape(re.sub(r"<[^>]+>", " ", c)).split()) for c in re.findall(r"<td>(.*?)</td>", row, re.S)
+    ]
+
+
+def test_the_default_columns(alice: Principal, five: None) -> None:
+    response = browser_of(alice).get(workflows_url(alice))
+    assert headings(response) == ["Status", "Workflow id", "Run id", "Type", "Start", "Close"]
+    assert cells(response, "bye-1")[:2] == ["Running", "bye-1"]
+    assert cells(response, "bye-1")[3] == "Farewell"
+
+
+def test_chosen_columns_show_and_hide(alice: Principal, five: None) -> None:
+    client = browser_of(alice)
+    chosen = client.get(workflows_url(alice), {"cols": "task_queue,history_length,duration", "type": "Farewell"})
+    assert chosen.status_code == 200
+    # status and workflow id are always shown; run id, type, start and close were not chosen
+    assert headings(chosen) == ["Status", "Workflow id", "Task queue", "History length", "Execution duration"]
+    row = cells(chosen, "bye-2")
+    assert row[:3] == ["Running", "bye-2", "nobody-polls"]
+    assert int(row[3]) >= 2
+    assert row[4] == "—"  # still running
+    assert "Farewell" not in " ".join(row)
+
+    # the checkboxes send one parameter per column, in any order; the table keeps its own
+    ticked = client.get(workflows_url(alice) + "?cols=duration&cols=workflow_id&cols=status&cols=type&status=Completed")
+    assert headings(ticked) == ["Status", "Workflow id", "Type", "Execution duration"]
+    done = cells(ticked, "greet-ada")
+    assert done[2] == "Greeting"
+    assert re.fullmatch(r"[\d.]+ (ms|s)", done[3]), done
+    page = ticked.content.decode()
+    assert '<input type="checkbox" name="cols" value="duration" checked>' in page
+    assert '<input type="checkbox" name="cols" value="run_id">' in page
+    # the counts' links keep the columns
+    everything = re.search(r'<a href="([^"]+)">All <strong>\d+</strong>', page)
+    assert everything is not None
+    assert headings(client.get(html.unescape(everything.group(1)))) == headings(ticked)
+
+
+def test_an_unknown_column_is_a_400(alice: Principal, shop: Namespace) -> None:
+    response = browser_of(alice).get(workflows_url(alice), {"cols": "status,owner"})
+    assert response.status_code == 400
+    assert says(response, "Columns: unknown column 'owner' (the columns are: status, workflow_id, run_id")
+    assert listed(response) == []
+
+
+def test_custom_search_attributes_are_columns(alice: Principal, queued: Queued, engine: EngineProcess) -> None:
+    spec = NamespaceSpec(search_attributes={"CustomerId": "Keyword", "Amount": "Double"})
+    store = queued.commit(lambda: do_create_namespace(alice, name="store", spec=spec))
+    drain(queued)
+    store.refresh_from_db()
+    namespace_id = store.namespace_id
+
+    async def main() -> None:
+        client = await sdk(engine, namespace_id)
+        attributes = TypedSearchAttributes(
+            [SearchAttributePair(SearchAttributeKey.for_keyword("CustomerId"), "cust-42")]
+        )
+        await client.start_workflow("Order", id="order-1", task_queue="nobody-polls", search_attributes=attributes)
+
+    run(main)
+    url = page_of(alice, "namespaces/store/workflows/")
+    response = browser_of(alice).get(url, {"cols": "status,workflow_id,CustomerId,Amount"})
+    assert response.status_code == 200
+    assert headings(response) == ["Status", "Workflow id", "Amount", "CustomerId"]
+    assert cells(response, "order-1") == ["Running", "order-1", "—", "cust-42"]
+    assert '<input type="checkbox" name="cols" value="CustomerId" checked>' in response.content.decode()
