@@ -17,6 +17,7 @@ use the real status.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django import forms
@@ -260,83 +261,96 @@ def run_update(request: HttpRequest, account_id: str, name: str, workflow_id: st
 # --- changing actions (Write) -----------------------------------------------------------------
 
 
-@login_required
-@require_POST
-def run_signal(request: HttpRequest, account_id: str, name: str, workflow_id: str, run_id: str) -> HttpResponse:
+@dataclass(frozen=True)
+class _Change:
+    """One form-driven change of a run: its form, the audit operation, the engine call."""
+
+    verb: str
+    form: type[forms.Form]
+    title: str
+    invalid: str  # the line shown above a form with errors
+    operation: str
+    details: Callable[[dict[str, Any]], dict[str, Any]]
+    call: Callable[[Run, dict[str, Any]], object]
+    done: Callable[[dict[str, Any]], str]
+
+
+def _change(
+    request: HttpRequest, account_id: str, name: str, workflow_id: str, run_id: str, change: _Change
+) -> HttpResponse:
     run = _run_of(request, account_id, name, workflow_id, run_id)
     if isinstance(run, HttpResponse):
         return run
-    form = SignalForm(request.POST, auto_id="signal_%s")
-    title = "Send a signal"
+    form = change.form(request.POST, auto_id=f"{change.verb}_%s")
     if not form.is_valid():
-        return run.answer(verb="signal", title=title, form=form, status=400, error="Check the signal form.")
-    signal_name = form.cleaned_data["name"]
+        return run.answer(verb=change.verb, title=change.title, form=form, status=400, error=change.invalid)
+    data = form.cleaned_data
     try:
-        _perform(
-            run.principal,
-            "SignalWorkflowExecution",
-            run.target,
-            {"signal": signal_name},
-            lambda: actions.signal(
-                run.namespace_id,
-                workflow_id,
-                run_id,
-                name=signal_name,
-                arguments=form.cleaned_data["arguments"],
-                caller=run.caller,
-            ),
-        )
+        _perform(run.principal, change.operation, run.target, change.details(data), lambda: change.call(run, data))
     except EngineRefused as exc:
-        return run.answer(verb="signal", title=title, form=form, error=str(exc), status=exc.http_status)
-    return run.done(f"Signal {signal_name!r} sent", verb="signal")
+        return run.answer(verb=change.verb, title=change.title, form=form, error=str(exc), status=exc.http_status)
+    return run.done(change.done(data), verb=change.verb)
+
+
+_SIGNAL = _Change(
+    verb="signal",
+    form=SignalForm,
+    title="Send a signal",
+    invalid="Check the signal form.",
+    operation="SignalWorkflowExecution",
+    details=lambda data: {"signal": data["name"]},
+    call=lambda run, data: actions.signal(
+        run.namespace_id,
+        run.workflow_id,
+        run.run_id,
+        name=data["name"],
+        arguments=data["arguments"],
+        caller=run.caller,
+    ),
+    done=lambda data: f"Signal {data['name']!r} sent",
+)
+_CANCEL = _Change(
+    verb="cancel",
+    form=CancelForm,
+    title="Request cancellation",
+    invalid="Check the cancellation form.",
+    operation="RequestCancelWorkflowExecution",
+    details=lambda data: {"reason": data["reason"]},
+    call=lambda run, data: actions.request_cancel(
+        run.namespace_id, run.workflow_id, run.run_id, reason=data["reason"], caller=run.caller
+    ),
+    done=lambda data: "Cancellation requested",
+)
+_TERMINATE = _Change(
+    verb="terminate",
+    form=TerminateForm,
+    title="Terminate",
+    invalid="Check the termination form.",
+    operation="TerminateWorkflowExecution",
+    details=lambda data: {"reason": data["reason"]},
+    call=lambda run, data: actions.terminate(
+        run.namespace_id, run.workflow_id, run.run_id, reason=data["reason"], caller=run.caller
+    ),
+    done=lambda data: "Workflow terminated",
+)
+
+
+@login_required
+@require_POST
+def run_signal(request: HttpRequest, account_id: str, name: str, workflow_id: str, run_id: str) -> HttpResponse:
+    return _change(request, account_id, name, workflow_id, run_id, _SIGNAL)
 
 
 @login_required
 @require_POST
 def run_cancel(request: HttpRequest, account_id: str, name: str, workflow_id: str, run_id: str) -> HttpResponse:
-    run = _run_of(request, account_id, name, workflow_id, run_id)
-    if isinstance(run, HttpResponse):
-        return run
-    form = CancelForm(request.POST, auto_id="cancel_%s")
-    title = "Request cancellation"
-    if not form.is_valid():
-        return run.answer(verb="cancel", title=title, form=form, status=400, error="Check the cancellation form.")
-    reason = form.cleaned_data["reason"]
-    try:
-        _perform(
-            run.principal,
-            "RequestCancelWorkflowExecution",
-            run.target,
-            {"reason": reason},
-            lambda: actions.request_cancel(run.namespace_id, workflow_id, run_id, reason=reason, caller=run.caller),
-        )
-    except EngineRefused as exc:
-        return run.answer(verb="cancel", title=title, form=form, error=str(exc), status=exc.http_status)
-    return run.done("Cancellation requested", verb="cancel")
+    return _change(request, account_id, name, workflow_id, run_id, _CANCEL)
 
 
 @login_required
 @require_POST
 def run_terminate(request: HttpRequest, account_id: str, name: str, workflow_id: str, run_id: str) -> HttpResponse:
-    run = _run_of(request, account_id, name, workflow_id, run_id)
-    if isinstance(run, HttpResponse):
-        return run
-    form = TerminateForm(request.POST, auto_id="terminate_%s")
-    title = "Terminate"
-    if not form.is_valid():
-        return run.answer(verb="terminate", title=title, form=form, status=400, error="Check the termination form.")
-    reason = form.cleaned_data["reason"]
-    try:
-        _perform(
-            run.principal,
-            "TerminateWorkflowExecution",
-            run.target,
-            {"reason": reason},
-            lambda: actions.terminate(run.namespace_id, workflow_id, run_id, reason=reason, caller=run.caller),
-        )
-    except EngineRefused as exc:
-        return run.answer(verb="terminate", title=title, form=form, error=str(exc), status=exc.http_status)
-    return run.done("Workflow terminated", verb="terminate")
+    return _change(request, account_id, name, workflow_id, run_id, _TERMINATE)
 
 
 @login_required

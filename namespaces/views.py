@@ -180,9 +180,12 @@ const client = new Client({{ connection, namespace: '{namespace_id}' }});
 
 
 def namespace_header_context(principal: Principal, namespace: Namespace) -> dict[str, object]:
-    """What ``namespaces/_header.html`` needs (the namespace pages and the console's)."""
+    """What ``namespaces/_header.html`` needs (the namespace pages and the console's), with the
+    other namespaces the caller may see for its switcher."""
+    others = namespace_list(principal=principal).exclude(pk=namespace.pk).values_list("name", flat=True)
     return {
         "namespace": namespace,
+        "other_namespaces": list(others),
         "can_manage": can_manage_namespace(principal, namespace.name),
         "failed": namespace.state in FAILED_STATES,
     }

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from playwright.sync_api import Browser, Page
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.worker import Worker
 
 from tests.namespaces.engine_support import EngineProcess, engine_process
@@ -110,8 +111,9 @@ class BackgroundSdk:
     """An SDK client (and optionally a worker) on an event loop in a thread, so that the
     synchronous Playwright test can start, signal and describe workflows while it runs."""
 
-    def __init__(self, app: ConsoleApp) -> None:
+    def __init__(self, app: ConsoleApp, data_converter: DataConverter | None = None) -> None:
         self._app = app
+        self._converter = data_converter or DataConverter.default
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
@@ -121,7 +123,13 @@ class BackgroundSdk:
 
     async def _connect(self) -> Client:
         engine = self._app.engine
-        return await Client.connect(engine.address, namespace=self._app.namespace_id, api_key=engine.secret, tls=False)
+        return await Client.connect(
+            engine.address,
+            namespace=self._app.namespace_id,
+            api_key=engine.secret,
+            tls=False,
+            data_converter=self._converter,
+        )
 
     def call(self, make: Callable[[], Any]) -> Any:
         """Run ``make()`` (a coroutine function) on the loop and wait for its result."""
@@ -145,8 +153,8 @@ class BackgroundSdk:
 
 
 @contextmanager
-def background_sdk(app: ConsoleApp) -> Iterator[BackgroundSdk]:
-    sdk = BackgroundSdk(app)
+def background_sdk(app: ConsoleApp, data_converter: DataConverter | None = None) -> Iterator[BackgroundSdk]:
+    sdk = BackgroundSdk(app, data_converter)
     try:
         yield sdk
     finally:

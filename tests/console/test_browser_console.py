@@ -10,6 +10,7 @@ seconds, and each test only adds workflows of its own.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -21,10 +22,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from temporalio.client import Schedule, ScheduleActionStartWorkflow, ScheduleIntervalSpec, ScheduleSpec, WorkflowHistory
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
 from tests.conftest import ROOT
 from tests.console.browser_app import ConsoleApp, artifacts_dir, background_sdk, console_app, signed_in
+from tests.console.codec_double import ReversingCodec, codec_double
 from tests.console.sdk_action_workflows import TASK_QUEUE, Tally
 from tests.support.browser import launch_chromium
 
@@ -229,3 +232,34 @@ def test_a_reader_sees_no_write_actions_and_an_outsider_nothing(app: ConsoleApp,
         assert answer is not None
         assert answer.status == 404, url
         expect(outsider.locator("body")).not_to_contain_text(workflow_id)
+
+
+def test_the_browser_decodes_payloads_with_the_namespaces_codec_server(app: ConsoleApp, browser: Browser) -> None:
+    """Runs last: it gives namespace shop a codec server (through its settings page) and takes it away."""
+    workflow_id = f"sealed-{uuid.uuid4().hex[:8]}"
+    converter = dataclasses.replace(DataConverter.default, payload_codec=ReversingCodec())
+    with codec_double() as codec, background_sdk(app, converter) as sdk:
+        handle = sdk.call(
+            lambda: sdk.client.start_workflow(Tally.run, "secret order", id=workflow_id, task_queue="nobody-polls")
+        )
+        page = signed_in(browser, app, "owner")
+        page.goto(app.page_url(""))
+        page.get_by_label("Codec server endpoint").fill(codec.url)
+        page.get_by_role("button", name="Save settings").click()
+        expect(page.get_by_label("Codec server endpoint")).to_have_value(codec.url)
+        try:
+            page.goto(app.page_url(f"workflows/{workflow_id}/{handle.result_run_id}/"))
+            shown = page.locator("#workflow-input")
+            expect(shown).to_have_attribute("data-codec", "decoded")
+            expect(shown).to_have_text('"secret order"')
+            expect(page.get_by_text("Decoded by the codec server.").first).to_be_visible()
+            assert codec.namespaces
+            assert set(codec.namespaces) == {app.namespace_id}
+        finally:
+            page.goto(app.page_url(""))
+            page.get_by_label("Codec server endpoint").fill("")
+            page.get_by_role("button", name="Save settings").click()
+            expect(page.get_by_label("Codec server endpoint")).to_have_value("")
+    # Without the codec server the console shows what it can: the encoding and the bytes.
+    page.goto(app.page_url(f"workflows/{workflow_id}/{handle.result_run_id}/"))
+    expect(page.locator("#workflow-input")).to_contain_text("binary/sundial-reversed")

@@ -302,3 +302,36 @@ def test_custom_search_attributes_are_columns(alice: Principal, queued: Queued, 
     assert headings(response) == ["Status", "Workflow id", "Amount", "CustomerId"]
     assert cells(response, "order-1") == ["Running", "order-1", "—", "cust-42"]
     assert '<input type="checkbox" name="cols" value="CustomerId" checked>' in response.content.decode()
+
+
+SWITCHER = re.compile(r'<ul aria-label="Switch namespace">(.*?)</ul>', re.S)
+
+
+def test_the_namespace_switcher_lists_only_what_the_caller_may_see(
+    alice: Principal, bob: Principal, queued: Queued, shop: Namespace
+) -> None:
+    from accounts.services.members import do_set_member_namespace_access
+
+    queued.commit(lambda: do_create_namespace(alice, name="ledger"))
+    queued.commit(lambda: do_create_namespace(alice, name="vault"))
+    owner_page = browser_of(alice).get(page_of(alice, "namespaces/shop/workflows/"))
+    switcher = SWITCHER.search(owner_page.content.decode())
+    assert switcher is not None
+    assert re.findall(r">([a-z]+)</a>", switcher.group(1)) == ["ledger", "vault"]
+    assert f'href="/a/{alice.account.account_id}/namespaces/vault/workflows/"' in switcher.group(1)
+
+    # Bob (Developer) holds Read on shop and ledger only: vault is not offered to him.
+    assert bob.membership is not None
+    member_id = bob.membership.public_id
+
+    def grant(name: str) -> None:
+        do_set_member_namespace_access(alice, member_id=member_id, namespace=name, permission="read")
+
+    queued.commit(lambda: grant("shop"))
+    queued.commit(lambda: grant("ledger"))
+    bob_page = browser_of(bob).get(page_of(alice, "namespaces/shop/workflows/"))
+    assert bob_page.status_code == 200
+    switcher = SWITCHER.search(bob_page.content.decode())
+    assert switcher is not None
+    assert re.findall(r">([a-z]+)</a>", switcher.group(1)) == ["ledger"]
+    assert "vault" not in text(bob_page)
