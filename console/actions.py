@@ -13,8 +13,8 @@ other action here needs Write.
 
 An engine refusal becomes ``EngineRefused``, a ``ServiceError``: raised inside
 ``audit.services.audited`` it is recorded as an ERROR entry, and the page shows the engine's own
-words with the matching status. ``UNIMPLEMENTED`` (the engine does not serve update and reset
-yet) is a 501 and ``ALREADY_EXISTS`` (a run with that id is running) a 409.
+words with the matching status. ``UNIMPLEMENTED`` (an RPC an older engine does not serve) is a
+501 and ``ALREADY_EXISTS`` (a run with that id is running) a 409.
 """
 
 from __future__ import annotations

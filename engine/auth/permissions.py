@@ -74,9 +74,13 @@ WORKFLOW_SERVICE: dict[str, Need] = {
     "StartWorkflowExecution": W,
     "SignalWorkflowExecution": W,
     "SignalWithStartWorkflowExecution": W,
+    "UpdateWorkflowExecution": W,
+    "ExecuteMultiOperation": W,  # update-with-start
+    "PollWorkflowExecutionUpdate": W,  # as every Poll* in the contract
     "RequestCancelWorkflowExecution": W,
     "TerminateWorkflowExecution": W,
     "DeleteWorkflowExecution": W,
+    "ResetWorkflowExecution": W,
     "ResetStickyTaskQueue": W,
     # workers
     "PollWorkflowTaskQueue": W,

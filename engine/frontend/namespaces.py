@@ -40,6 +40,8 @@ def describe_of(record: NamespaceRecord) -> DescribeNamespaceResponse:
     # what this engine serves, whenever the namespace was registered (never worker_heartbeats:
     # the TypeScript SDK would then call RecordWorkerHeartbeat, which is not served)
     response.namespace_info.capabilities.eager_workflow_start = True
+    response.namespace_info.capabilities.sync_update = True
+    response.namespace_info.capabilities.async_update = True
     response.namespace_info.supports_schedules = True
     return response
 

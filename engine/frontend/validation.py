@@ -7,6 +7,9 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
 
 from engine.frontend.errors import invalid
+from engine.history.chain_ops import cron_spec
+from engine.history.errors import InvalidArgument
+from engine.history.retry import normalized_activity_retry_policy
 
 MAX_ID_LENGTH = 1000
 MAX_NAME_LENGTH = 1000
@@ -43,5 +46,20 @@ def validate_start(req: StartWorkflowExecutionRequest) -> None:
         _non_negative(name, value.seconds, value.nanos)
     if len(req.request_id) > MAX_ID_LENGTH:
         raise invalid(f"request_id is longer than {MAX_ID_LENGTH} characters")
+    validate_chain_options(req)
+
+
+def validate_chain_options(req: StartWorkflowExecutionRequest) -> None:
+    """The retry policy and cron schedule of a start (chain_ops.py), as Temporal checks them."""
+    if req.HasField("retry_policy"):
+        try:
+            normalized_activity_retry_policy(req.retry_policy)
+        except InvalidArgument as exc:
+            raise invalid(str(exc)) from None
     if req.cron_schedule:
-        raise invalid("cron_schedule is not supported by this engine yet")
+        if req.HasField("workflow_start_delay"):
+            raise invalid("CronSchedule and WorkflowStartDelay may not be used together.")
+        try:
+            cron_spec(req.cron_schedule)
+        except InvalidArgument as exc:
+            raise invalid(str(exc)) from None

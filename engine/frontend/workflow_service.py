@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -79,16 +80,19 @@ from engine.batch.operations import BatchOperations
 from engine.frontend.batch_rpcs import BatchRpcs
 from engine.frontend.errors import RpcError, invalid, rpc
 from engine.frontend.namespaces import NamespaceRegistry, describe_of
+from engine.frontend.reset_rpcs import ResetRpcs
 from engine.frontend.safe_handlers import Registrar, Wrapper, add_safely
 from engine.frontend.schedule_rpcs import ScheduleRpcs
 from engine.frontend.task_queue_rpcs import TaskQueueRpcs
 from engine.frontend.unimplemented import answer_unimplemented
+from engine.frontend.update_rpcs import UpdateRpcs
 from engine.frontend.validation import (
     require_execution,
     require_task_queue,
     validate_start,
 )
 from engine.frontend.visibility_rpcs import VisibilityRpcs
+from engine.history.errors import WorkflowNotRunning
 from engine.history.history_service import HistoryService
 from engine.history.query_ops import QueryTimedOut
 from engine.history.workflow_ops import StartSignal
@@ -139,6 +143,7 @@ _MESSAGE_FIELDS = {
 SERVICE_NAME = "temporal.api.workflowservice.v1.WorkflowService"
 
 Context = grpc.aio.ServicerContext[Any, Any]
+CURRENT_RUN_ATTEMPTS = 3  # a current run that keeps moving on (a fast cron chain) is chased this often
 MAX_POLL_SECONDS = 60.0  # Temporal answers an idle long poll with an empty response after ~60 s
 POLL_SAFETY_MARGIN = 1.0  # answer before the caller's own deadline
 
@@ -176,7 +181,7 @@ def poll_timeout(context: Context) -> float:
     generated_base=service_pb2_grpc.WorkflowServiceServicer,
     product=f"the Sundial engine {sundial_version()} yet",
 )
-class WorkflowService(VisibilityRpcs, TaskQueueRpcs, ScheduleRpcs, BatchRpcs):
+class WorkflowService(VisibilityRpcs, TaskQueueRpcs, ScheduleRpcs, BatchRpcs, ResetRpcs, UpdateRpcs):
     """The generated stubs type servicers as synchronous, hence the override ignores."""
 
     def __init__(
@@ -203,6 +208,23 @@ class WorkflowService(VisibilityRpcs, TaskQueueRpcs, ScheduleRpcs, BatchRpcs):
         ns = await self.namespaces.ref(namespace)
         require_execution(execution)
         return await self.history.resolve(ns, execution)
+
+    async def _on_run(
+        self, namespace: str, execution: WorkflowExecution, act: Callable[[ExecutionKey], Awaitable[None]]
+    ) -> None:
+        """`act` on the run a request names. Without a run id that is the current run: when it
+        closed into the next run of its chain (chain_ops.py) between resolving and acting, the
+        act goes to that run, as Temporal's current-run operations retry."""
+        key = await self._run_key(namespace, execution)
+        for _ in range(CURRENT_RUN_ATTEMPTS):
+            try:
+                return await act(key)
+            except WorkflowNotRunning:
+                again = None if execution.run_id else await self._run_key(namespace, execution)
+                if again is None or again == key:
+                    raise
+                key = again
+        await act(key)
 
     # --- system and namespaces ------------------------------------------------------------
 
@@ -313,20 +335,26 @@ class WorkflowService(VisibilityRpcs, TaskQueueRpcs, ScheduleRpcs, BatchRpcs):
     async def RequestCancelWorkflowExecution(  # type: ignore[override]
         self, request: RequestCancelWorkflowExecutionRequest, context: Context
     ) -> RequestCancelWorkflowExecutionResponse:
-        key = await self._run_key(request.namespace, request.workflow_execution)
-        await self.history.request_cancel(key, identity=request.identity, reason=request.reason)
+        await self._on_run(
+            request.namespace,
+            request.workflow_execution,
+            lambda key: self.history.request_cancel(key, identity=request.identity, reason=request.reason),
+        )
         return RequestCancelWorkflowExecutionResponse()
 
     @rpc
     async def TerminateWorkflowExecution(  # type: ignore[override]
         self, request: TerminateWorkflowExecutionRequest, context: Context
     ) -> TerminateWorkflowExecutionResponse:
-        key = await self._run_key(request.namespace, request.workflow_execution)
-        await self.history.terminate(
-            key,
-            reason=request.reason,
-            details=request.details if request.HasField("details") else None,
-            identity=request.identity,
+        await self._on_run(
+            request.namespace,
+            request.workflow_execution,
+            lambda key: self.history.terminate(
+                key,
+                reason=request.reason,
+                details=request.details if request.HasField("details") else None,
+                identity=request.identity,
+            ),
         )
         return TerminateWorkflowExecutionResponse()
 

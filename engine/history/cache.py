@@ -30,6 +30,7 @@ class WorkflowEntry:
     waiters: list[asyncio.Future[None]] = field(default_factory=list)  # woken by every change
     close_waiters: list[asyncio.Future[None]] = field(default_factory=list)  # woken when the run closes
     queries: dict[str, Any] = field(default_factory=dict)  # query id → PendingQuery (memory only)
+    updates: dict[str, Any] = field(default_factory=dict)  # update id → PendingUpdate, admitted (memory only)
     # True while a commit is in flight: `state` already holds the change, `events` not yet
     committing: bool = False
     # A change kept in memory only (a workflow task handed to a worker): `state` holds it, its

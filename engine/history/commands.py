@@ -13,7 +13,9 @@ from temporalio.api.command.v1 import Command
 from temporalio.api.enums.v1 import CommandType, EventType, TaskQueueKind, WorkflowTaskFailedCause
 from temporalio.api.enums.v1 import WorkflowTaskFailedCause as Cause
 
-from engine.history.errors import InvalidArgument
+from engine.history.chain_ops import after_completion, after_failure, close_with, continue_as_new
+from engine.history.child_commands import request_cancel_external, signal_external, start_child
+from engine.history.errors import CommandError, InvalidArgument
 from engine.history.events import duration, seconds_of
 from engine.history.mutation import Mutation
 from engine.history.retry import normalized_activity_retry_policy
@@ -28,12 +30,6 @@ from engine.visibility.attributes import AttributeValueError
 from engine.visibility.index import merge, validate
 
 MAX_ID_LENGTH = 1000
-
-
-class CommandError(Exception):
-    def __init__(self, cause: int, message: str) -> None:
-        super().__init__(message)
-        self.cause = cause
 
 
 CLOSE_COMMANDS = {
@@ -237,7 +233,7 @@ def _complete(m: Mutation, command: Command, completed_event_id: int) -> None:
         result=attrs.result if attrs.HasField("result") else None,
         workflow_task_completed_event_id=completed_event_id,
     )
-    m.close_run(STATUS_COMPLETED, event.event_id)
+    close_with(m, STATUS_COMPLETED, event, after_completion(m, attrs.result if attrs.HasField("result") else None))
 
 
 def _fail(m: Mutation, command: Command, completed_event_id: int) -> None:
@@ -247,13 +243,18 @@ def _fail(m: Mutation, command: Command, completed_event_id: int) -> None:
             Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES,
             "Failure is not set on FailWorkflowExecutionCommand.",
         )
+    retry_state, next_run = after_failure(m, attrs.failure)  # a retry, or the next cron run (chain_ops.py)
     event = m.add_event(
         EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
         failure=attrs.failure,
         workflow_task_completed_event_id=completed_event_id,
-        retry_state=5,  # RETRY_STATE_RETRY_POLICY_NOT_SET
+        retry_state=retry_state,
     )
-    m.close_run(STATUS_FAILED, event.event_id)
+    close_with(m, STATUS_FAILED, event, next_run)
+
+
+def _continue_as_new(m: Mutation, command: Command, completed_event_id: int) -> None:
+    continue_as_new(m, command.continue_as_new_workflow_execution_command_attributes, completed_event_id)
 
 
 def _cancel_workflow(m: Mutation, command: Command, completed_event_id: int) -> None:
@@ -321,35 +322,38 @@ def _modify_properties(m: Mutation, command: Command, completed_event_id: int) -
     )
 
 
+def _protocol_message(m: Mutation, command: Command, completed_event_id: int) -> None:
+    """An update's Acceptance or Response, named among the task's messages (update_messages.py)."""
+    message_id = command.protocol_message_command_attributes.message_id
+    if m.protocol is None:
+        raise CommandError(
+            Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE,
+            f"ProtocolMessageCommandAttributes.MessageId={message_id} is not found",
+        )
+    m.protocol.on_command(m, message_id)
+
+
 _HANDLERS: dict[int, Callable[[Mutation, Command, int], None]] = {
+    CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION: start_child,
+    CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION: signal_external,
+    CommandType.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION: request_cancel_external,
     CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: _schedule_activity,
     CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: _request_cancel_activity,
     CommandType.COMMAND_TYPE_START_TIMER: _start_timer,
     CommandType.COMMAND_TYPE_CANCEL_TIMER: _cancel_timer,
     CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: _complete,
     CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: _fail,
+    CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: _continue_as_new,
     CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: _cancel_workflow,
     CommandType.COMMAND_TYPE_RECORD_MARKER: _record_marker,
     CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: _upsert_search_attributes,
     CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: _modify_properties,
+    CommandType.COMMAND_TYPE_PROTOCOL_MESSAGE: _protocol_message,
 }
 
 # Commands Temporal knows that this engine does not run yet: the task fails with the cause
 # Temporal gives their bad attributes (never UNHANDLED_COMMAND, which is retried at once).
 _UNSUPPORTED: dict[int, int] = {
-    CommandType.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION: (
-        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES
-    ),
-    CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: (
-        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES
-    ),
-    CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION: (
-        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES
-    ),
-    CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION: (
-        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES
-    ),
-    CommandType.COMMAND_TYPE_PROTOCOL_MESSAGE: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE,
     CommandType.COMMAND_TYPE_SCHEDULE_NEXUS_OPERATION: (
         Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_NEXUS_OPERATION_ATTRIBUTES
     ),

@@ -33,9 +33,17 @@ def describe_run(entry: WorkflowEntry, history_length: int) -> DescribeWorkflowE
     info.history_length = history_length
     info.task_queue = state.task_queue
     info.first_run_id = state.first_execution_run_id
-    info.root_execution.CopyFrom(info.execution)  # no parents yet: every run is its own root
+    info.root_execution.CopyFrom(info.execution)
+    if state.root_workflow_id:  # a child workflow's run: its family's root, and its parent
+        info.root_execution.workflow_id, info.root_execution.run_id = state.root_workflow_id, state.root_run_id
+    if state.parent is not None:
+        info.parent_namespace_id = state.parent.namespace_id
+        info.parent_execution.workflow_id = state.parent.workflow_id
+        info.parent_execution.run_id = state.parent.run_id
     info.state_transition_count = state.state_transition_count
     info.history_size_bytes = state.history_size_bytes
+    if state.reset_run_id:  # the run a reset replaced this one with
+        response.workflow_extended_info.reset_run_id = state.reset_run_id
     if state.close_time:
         info.close_time.FromNanoseconds(int(state.close_time * 1e9))
         info.execution_duration.CopyFrom(
@@ -72,6 +80,15 @@ def describe_run(entry: WorkflowEntry, history_length: int) -> DescribeWorkflowE
         if activity.last_failure:
             pending.last_failure.CopyFrom(Failure.FromString(activity.last_failure))
         pending.last_worker_identity = activity.started_identity or activity.last_worker_identity
+
+    for initiated_id in sorted(state.children):
+        child = state.children[initiated_id]
+        pending_child = response.pending_children.add()
+        pending_child.workflow_id = child.workflow_id
+        pending_child.run_id = child.run_id
+        pending_child.workflow_type_name = child.workflow_type
+        pending_child.initiated_id = initiated_id
+        pending_child.parent_close_policy = child.parent_close_policy  # type: ignore[assignment]
 
     wft = state.workflow_task
     if wft is not None and state.running:

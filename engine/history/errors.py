@@ -38,3 +38,11 @@ class WorkflowNotRunning(HistoryError):
 
 class ResourceExhausted(HistoryError):
     """A limit on concurrent work is reached (e.g. one batch job at a time per namespace)."""
+
+
+class CommandError(Exception):
+    """A workflow task's command is invalid: the task fails with `cause` (a WorkflowTaskFailedCause)."""
+
+    def __init__(self, cause: int, message: str) -> None:
+        super().__init__(message)
+        self.cause = cause

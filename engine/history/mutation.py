@@ -9,6 +9,8 @@ from google.protobuf.message import Message
 from temporalio.api.enums.v1 import EventType, TaskQueueKind
 from temporalio.api.history.v1 import HistoryEvent
 
+from engine.history.child_events import CHILD_EVENTS as _CHILD_EVENTS
+from engine.history.child_events import fix_buffered_child_event
 from engine.history.events import make_event
 from engine.history.retry import workflow_task_timeout
 from engine.history.state import MutableState, WorkflowTaskInfo
@@ -31,6 +33,9 @@ class Effects:
     dispatch_workflow_task: bool = False
     dispatch_activities: list[tuple[int, int]] = field(default_factory=list)  # (scheduled id, attempt)
     timers: list[tuple[float, tuple[Any, ...]]] = field(default_factory=list)  # (when, payload)
+    # work on other runs (start a child, signal, …), recorded in the committed state: (kind, *args)
+    # becomes `HistoryCore.drive_<kind>(key, *args)` in the background (see child_ops.py)
+    cross_run: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 class Mutation:
@@ -48,6 +53,10 @@ class Mutation:
         self.attributes_changed = False
         # the namespace's custom search attributes, for commands that set them
         self.sa_types: CustomAttributes = EMPTY
+        # the completing task's protocol messages (update_messages.UpdateMessages), for its commands
+        self.protocol: Any = None
+        # the run that continues this closing one (chain_ops.NextRun): `commit` creates it with the close
+        self.successor: Any = None
 
     @property
     def workflow_task_started(self) -> bool:
@@ -85,6 +94,7 @@ class Mutation:
         if not self.state.buffered_events:
             return False
         started_ids: dict[int, int] = {}
+        child_started_ids: dict[int, int] = {}
         for data in self.state.buffered_events:
             event = HistoryEvent.FromString(data)
             event.event_id = self.state.next_event_id
@@ -95,6 +105,8 @@ class Mutation:
                 attrs = getattr(event, _ACTIVITY_RESULTS[event.event_type])
                 if attrs.scheduled_event_id in started_ids:
                     attrs.started_event_id = started_ids[attrs.scheduled_event_id]
+            elif event.event_type in _CHILD_EVENTS:
+                fix_buffered_child_event(self.state, event, child_started_ids)
             self.events.append(event)
         self.state.buffered_events = []
         return True

@@ -9,11 +9,12 @@ mutable state of every running execution.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from temporalio.api.common.v1 import WorkflowExecution
@@ -21,6 +22,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import History, HistoryEvent
 
 from engine.history.cache import LockTable, WorkflowCache, WorkflowEntry, events_from_batches
+from engine.history.chain_ops import successor_of
 from engine.history.errors import NotFound, WorkflowNotRunning
 from engine.history.listing import visibility_row
 from engine.history.mutation import DEFAULT_STICKY_SCHEDULE_TO_START, Mutation
@@ -42,7 +44,18 @@ log = logging.getLogger("engine.history")
 R = TypeVar("R")
 
 RECOVERY_PAGE = 500
+DRIVE_ATTEMPTS = 6  # tries of a drive before it waits for the next recovery
 DEFAULT_CACHE_SIZE = 10_000  # runs kept in memory; Temporal's default host cache holds 128k
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A change ready for the store, and what the cache keeps once it is durable."""
+
+    transition: Transition
+    events: list[HistoryEvent]
+    blob: bytes
+    closing: bool
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,8 @@ class HistoryCore:
         # a namespace's custom search attributes (alias → type, and stored fields); the
         # frontend's registry sets it
         self.search_attribute_types: Callable[[str], CustomAttributes] = lambda namespace_id: EMPTY
+        # work on other runs in flight (`drive`): a child to start, a signal to deliver, …
+        self.background: set[asyncio.Task[None]] = set()
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -85,6 +100,9 @@ class HistoryCore:
 
     async def stop(self) -> None:
         await self.timers.stop()
+        for task in list(self.background):
+            task.cancel()  # recorded in committed state: `recover()` drives it again
+        await asyncio.gather(*self.background, return_exceptions=True)
 
     async def recover(self) -> None:
         """Re-offer every dispatchable task and re-arm every deadline of the running runs."""
@@ -96,6 +114,7 @@ class HistoryCore:
                 entry = WorkflowEntry.from_row(row)
                 self.entries[row.key] = entry
                 self.rearm(entry)
+                self.redrive(entry)
                 count += 1
             if len(rows) < RECOVERY_PAGE:
                 break
@@ -187,7 +206,43 @@ class HistoryCore:
         *,
         create: bool = False,
         current: CurrentRunWrite | None = None,
+        linked: Sequence[tuple[WorkflowEntry, Mutation]] = (),
     ) -> None:
+        """Write `m` (and the `linked` changes of other runs of the workflow, whose lock the
+        caller holds) in one transaction, then act on it."""
+        if m.successor is not None:  # the run closes into the next run of its chain: one transaction
+            start = (await self.history_of(entry))[0]
+            custom = self.search_attribute_types(entry.key.namespace_id)
+            successor, first, write = successor_of(entry, m, start, custom)
+            m.successor = None
+            self.entries[successor.key] = successor
+            await self.commit(successor, first, create=True, current=write, linked=[(entry, m), *linked])
+            return
+        prepared = self._prepare(entry, m, create=create, current=current)
+        others = [(e, lm, self._prepare(e, lm, create=False, current=None)) for e, lm in linked]
+        transition = prepared.transition
+        if others:
+            transition = replace(transition, linked=tuple(p.transition for _, _, p in others))
+        for e in (entry, *(e for e, _, _ in others)):
+            e.committing = True
+        try:
+            await self.store.commit(transition)
+        except BaseException:
+            for e in (entry, *(e for e, _, _ in others)):
+                e.committing = False
+                if create and e is entry:
+                    self.entries.pop(e.key, None)
+                else:
+                    e.rollback()
+                e.notify()
+            raise
+        self._committed(entry, m, prepared, create=create)
+        for e, lm, p in others:
+            self._committed(e, lm, p, create=False)
+
+    def _prepare(
+        self, entry: WorkflowEntry, m: Mutation, *, create: bool, current: CurrentRunWrite | None
+    ) -> _Prepared:
         state = m.state
         m.finish()
         history = None
@@ -219,29 +274,21 @@ class HistoryCore:
             current_status=current_status,
             visibility=visibility,
         )
-        entry.committing = True
-        try:
-            await self.store.commit(transition)
-        except BaseException:
-            entry.committing = False
-            if create:
-                self.entries.pop(entry.key, None)
-            else:
-                entry.rollback()
-            entry.notify()
-            raise
+        return _Prepared(transition, events, blob, closing)
+
+    def _committed(self, entry: WorkflowEntry, m: Mutation, prepared: _Prepared, *, create: bool) -> None:
         entry.committing = False
-        entry.blob = blob
+        entry.blob = prepared.blob
         entry.db_version = 1 if create else entry.db_version + 1
         entry.unsaved, entry.deferred_blob = [], b""
         if entry.events is not None:
-            entry.events.extend(events)
+            entry.events.extend(prepared.events)
         elif create:
-            entry.events = list(events)
+            entry.events = list(prepared.events)
         self.apply_effects(entry, m)
-        if closing:
+        if prepared.closing:
             for listener in self.close_listeners:
-                listener(entry.key, state.status)
+                listener(entry.key, entry.state.status)
 
     def defer(self, entry: WorkflowEntry, m: Mutation) -> None:
         """Apply `m` in memory only; the run's next commit writes its state and events.
@@ -269,6 +316,8 @@ class HistoryCore:
                 )
         for when, payload in effects.timers:
             self.timers.schedule(when, (entry.key, *payload))
+        for work in effects.cross_run:
+            self.drive(entry.key, work)
         if notify:
             entry.notify()
 
@@ -289,6 +338,29 @@ class HistoryCore:
             Task(entry.key, wft.scheduled_event_id, wft.attempt),
         )
 
+    def drive(self, key: ExecutionKey, work: tuple[Any, ...]) -> None:
+        """Do work on other runs for the run `key` in the background: `drive_<kind>(key, *args)`.
+        The work is recorded in the run's committed state and every drive is idempotent, so a
+        drive that fails or is cut short by a crash is simply driven again (`redrive`)."""
+        kind, *args = work
+        handler = getattr(self, f"drive_{kind}")
+        task = asyncio.get_running_loop().create_task(self._drive(handler, key, args))
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def _drive(self, handler: Callable[..., Awaitable[None]], key: ExecutionKey, args: list[Any]) -> None:
+        for attempt in range(DRIVE_ATTEMPTS):
+            try:
+                await handler(key, *args)
+                return
+            except Exception:
+                log.exception("%s for %s failed (attempt %d)", handler.__name__, key, attempt + 1)
+                await asyncio.sleep(0.05 * 2**attempt)
+
+    def redrive(self, entry: WorkflowEntry) -> None:
+        """After recovery: drive again the work on other runs that the run's state records (the
+        mixins that record such work extend this)."""
+
     def rearm(self, entry: WorkflowEntry) -> None:
         """After recovery: offer what is dispatchable and arm every deadline from the state."""
         state, key, now = entry.state, entry.key, self.clock()
@@ -306,6 +378,8 @@ class HistoryCore:
                     self.timers.schedule(wft.scheduled_time + timeout, (key, "sticky_timeout", wft.scheduled_event_id))
         for timer in state.timers.values():
             self.timers.schedule(timer.expiry_time, (key, "user_timer", timer.timer_id, timer.started_event_id))
+        if state.run_expiration_time:  # workflow_timeouts.py
+            self.timers.schedule(state.run_expiration_time, (key, "run_timeout", state.run_expiration_time))
         for scheduled_id, info in state.activities.items():
             if info.schedule_to_close_timeout:
                 self.timers.schedule(

@@ -16,10 +16,12 @@ from temporalio.api.workflowservice.v1 import (
 )
 
 from engine.history.cache import WorkflowEntry
+from engine.history.chain_ops import INITIATOR_CRON, first_cron_backoff
 from engine.history.errors import InvalidArgument, WorkflowAlreadyStarted
 from engine.history.events import duration, seconds_of
 from engine.history.ids import new_run_id
 from engine.history.mutation import Mutation
+from engine.history.retry import normalized_activity_retry_policy
 from engine.history.service import NamespaceRef
 from engine.history.state import (
     STATUS_CANCELED,
@@ -183,6 +185,11 @@ class StartOps(WorkflowOps):
         if run_timeout:
             task_timeout = min(task_timeout, run_timeout)
         delay = seconds_of(req.workflow_start_delay)
+        if req.cron_schedule:  # the first run waits for the first cron time (chain_ops.py)
+            delay = first_cron_backoff(req.cron_schedule, now)
+        expiration = now + execution_timeout if execution_timeout else 0.0
+        run_expiration = now + delay + run_timeout if run_timeout else 0.0
+        policy = normalized_activity_retry_policy(req.retry_policy) if req.HasField("retry_policy") else None
         state = MutableState(
             namespace_id=ns.id,
             namespace=ns.name,
@@ -196,10 +203,13 @@ class StartOps(WorkflowOps):
             workflow_task_timeout=task_timeout,
             run_timeout=run_timeout,
             execution_timeout=execution_timeout,
-            run_expiration_time=now + delay + run_timeout if run_timeout else 0.0,
+            run_expiration_time=min(run_expiration, expiration) if expiration else run_expiration,
             first_workflow_task_time=now + delay if delay else 0.0,
             search_attributes=_initial_search_attributes(req, self.search_attribute_types(ns.id)),
             memo=req.memo.SerializeToString() if req.HasField("memo") else b"",
+            retry_policy=policy.SerializeToString() if policy is not None else b"",
+            cron_schedule=req.cron_schedule,
+            execution_expiration_time=expiration,
         )
         m = Mutation(state, now)
         event = m.add_event(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
@@ -236,6 +246,11 @@ class StartOps(WorkflowOps):
                 getattr(attrs, name).CopyFrom(getattr(req, name))
         if req.cron_schedule:
             attrs.cron_schedule = req.cron_schedule
+            attrs.initiator = INITIATOR_CRON
+        if policy is not None:
+            attrs.retry_policy.CopyFrom(policy)  # with Temporal's defaults filled in
+        if state.run_expiration_time:  # workflow_timeouts.py
+            m.arm_timer(state.run_expiration_time, "run_timeout", state.run_expiration_time)
         if delay:
             attrs.first_workflow_task_backoff.CopyFrom(duration(delay))
         if signal is not None:

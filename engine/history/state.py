@@ -66,6 +66,60 @@ class TimerInfo(msgspec.Struct, kw_only=True):
     expiry_time: float
 
 
+class UpdateInfo(msgspec.Struct, kw_only=True):
+    """A workflow update the run accepted (update_ops.py); admitted ones live in memory only."""
+
+    accepted_event_id: int
+    completed_event_id: int = 0  # its WorkflowExecutionUpdateCompleted event, once completed
+
+
+class ChildInfo(msgspec.Struct, kw_only=True):
+    """A child workflow the run initiated and whose close it has not yet recorded (child_ops.py)."""
+
+    initiated_event_id: int
+    workflow_id: str
+    workflow_type: str
+    namespace: str
+    namespace_id: str
+    parent_close_policy: int  # ParentClosePolicy
+    request_id: str  # the child's start request id: a retried start finds the run it made
+    completed_event_id: int = 0  # the WorkflowTaskCompleted event of the initiating task
+    control: str = ""
+    start_request: bytes = b""  # serialized StartWorkflowExecutionRequest, until the child started
+    run_id: str = ""  # the child's first run, once started
+    started_event_id: int = 0  # its ChildWorkflowExecutionStarted event, once written
+
+
+class ExternalRequestInfo(msgspec.Struct, kw_only=True):
+    """A signal or cancel request to another workflow, not yet delivered (external_ops.py)."""
+
+    initiated_event_id: int
+    kind: str  # "signal" | "cancel"
+    namespace: str
+    namespace_id: str
+    workflow_id: str
+    run_id: str
+    request_id: str
+    completed_event_id: int = 0
+    control: str = ""
+    child_workflow_only: bool = False
+    signal_name: str = ""
+    input: bytes = b""  # serialized Payloads
+    header: bytes = b""  # serialized Header
+    reason: str = ""
+
+
+class ParentInfo(msgspec.Struct, kw_only=True):
+    """The run that started this one as its child, and what its close does to this one."""
+
+    namespace: str
+    namespace_id: str
+    workflow_id: str
+    run_id: str
+    initiated_event_id: int
+    close_policy: int = 1  # ParentClosePolicy; TERMINATE by default
+
+
 class MutableState(msgspec.Struct, kw_only=True):
     namespace_id: str
     namespace: str
@@ -103,6 +157,19 @@ class MutableState(msgspec.Struct, kw_only=True):
     history_size_bytes: int = 0  # serialized size of the history written so far
     user_metadata: bytes = b""  # serialized UserMetadata from the start (static summary, details)
     state_transition_count: int = 0  # commits of this run's state
+    # the chain of runs (chain_ops.py): continue-as-new, workflow retries, cron
+    attempt: int = 1  # the workflow retry attempt of this run
+    retry_policy: bytes = b""  # serialized RetryPolicy with defaults filled; b"" = no workflow retries
+    cron_schedule: str = ""
+    execution_expiration_time: float = 0.0  # the chain's workflow execution timeout; 0 = none
+    new_execution_run_id: str = ""  # the run this closed one continues as ("" = the chain ended here)
+    children: dict[int, ChildInfo] = msgspec.field(default_factory=dict)  # by initiated event id
+    external_requests: dict[int, ExternalRequestInfo] = msgspec.field(default_factory=dict)  # by initiated id
+    parent: ParentInfo | None = None  # set on a child workflow's runs
+    root_workflow_id: str = ""  # the root of the run's family of children ("" = itself)
+    root_run_id: str = ""
+    reset_run_id: str = ""  # the run this one was last reset to (ResetWorkflowExecution)
+    updates: dict[str, UpdateInfo] = msgspec.field(default_factory=dict)  # accepted updates by update id
 
     @property
     def running(self) -> bool:

@@ -40,6 +40,7 @@ from engine.history.state import (
     WorkflowTaskInfo,
 )
 from engine.history.tokens import KIND_WORKFLOW_TASK, TaskToken, decode_token
+from engine.history.update_ops import UpdateOps
 from engine.matching.task_queues import KIND_WORKFLOW, QueueKey, Task
 from engine.persistence.records import ExecutionKey
 
@@ -70,7 +71,7 @@ def remember_signal(state: MutableState, signal: StartSignal) -> None:
         del state.signal_request_ids[:-MAX_REMEMBERED_SIGNAL_IDS]
 
 
-class WorkflowOps(QueryOps):
+class WorkflowOps(UpdateOps, QueryOps):
     # --- start ----------------------------------------------------------------------------
 
     async def poll_workflow_task(
@@ -139,6 +140,7 @@ class WorkflowOps(QueryOps):
                 history = history[state.last_completed_wft_started_event_id :]
             response = self._workflow_task_response(entry, wft, history)
             self.attach_queries(entry, response)
+            self.attach_update_messages(entry, response)
             return response
 
     def _suggests_continue_as_new(self, state: MutableState) -> bool:
@@ -204,7 +206,8 @@ class WorkflowOps(QueryOps):
             wft = state.workflow_task
             assert wft is not None
             closes = any(c.command_type in CLOSE_COMMANDS for c in req.commands)
-            if closes and state.buffered_events:
+            updates = self.update_messages(entry, req)
+            if closes and (state.buffered_events or updates.undelivered()):
                 await self._fail_workflow_task_locked(
                     entry,
                     Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
@@ -214,6 +217,7 @@ class WorkflowOps(QueryOps):
                 return RespondWorkflowTaskCompletedResponse()
             m = Mutation(state, self.clock())
             m.sa_types = self.search_attribute_types(state.namespace_id)
+            m.protocol = updates
             if wft.transient:
                 self._write_transient_events(m, wft)
             completed = m.add_event(
@@ -233,6 +237,7 @@ class WorkflowOps(QueryOps):
                 state.sticky_schedule_to_start_timeout = seconds_of(req.sticky_attributes.schedule_to_start_timeout)
             try:
                 apply_commands(m, list(req.commands), completed.event_id)
+                updates.finish(m)
             except CommandError as exc:
                 entry.rollback()
                 if wft.attempt > 1 and exc.cause != Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND:
@@ -243,10 +248,13 @@ class WorkflowOps(QueryOps):
             except BaseException:
                 entry.rollback()  # a malformed request changes nothing: the task stays the worker's
                 raise
-            if state.running and (m.flush_buffered_events() or req.force_create_new_workflow_task):
+            if state.running and (
+                m.flush_buffered_events() or req.force_create_new_workflow_task or updates.undelivered()
+            ):
                 m.needs_workflow_task = True
             eager = self._start_eager_activities(m, req) if state.running else []
             await self.commit(entry, m)
+            updates.settle()
             self.answer_queries(entry, dict(req.query_results))
             self.dispatch_waiting_queries(entry)
             response = RespondWorkflowTaskCompletedResponse()
@@ -425,6 +433,12 @@ class WorkflowOps(QueryOps):
             await self._terminate_locked(entry, reason, details, identity)
 
     async def _terminate_locked(self, entry: WorkflowEntry, reason: str, details: object, identity: str) -> None:
+        m = self.terminate_mutation(entry, reason, details, identity)
+        await self.commit(entry, m)
+        self.dispatch_waiting_queries(entry)
+
+    def terminate_mutation(self, entry: WorkflowEntry, reason: str, details: object, identity: str) -> Mutation:
+        """The run's termination, not yet committed (a reset commits it with the new run)."""
         state = entry.state
         m = Mutation(state, self.clock())
         wft = state.workflow_task
@@ -442,8 +456,7 @@ class WorkflowOps(QueryOps):
             EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED, reason=reason, details=details, identity=identity
         )
         m.close_run(STATUS_TERMINATED, event.event_id)
-        await self.commit(entry, m)
-        self.dispatch_waiting_queries(entry)
+        return m
 
 
 def _failure(message: str) -> Failure:

@@ -136,6 +136,9 @@ class Transition:
     current: CurrentRunWrite | None = None
     current_status: tuple[bool, int] | None = None  # (running, status)
     visibility: VisibilityRow | None = None  # written with the transition when the run's listing changes
+    # changes of other runs of the same workflow id written with this one, all or none (a reset
+    # creates the new run, terminates the running one and links the base run in one transaction)
+    linked: tuple[Transition, ...] = ()
 
 
 class StoreConflict(Exception):

@@ -193,7 +193,7 @@ def postgres(sql: LiteralString) -> LiteralString:
 def is_simple(t: Transition) -> bool:
     """An update of an existing run that does not move the current-run pointer (nor replace
     its indexed search attributes)."""
-    return t.expected_db_version > 0 and t.current is None and not replaces_attributes(t)
+    return t.expected_db_version > 0 and t.current is None and not replaces_attributes(t) and not t.linked
 
 
 def is_new_workflow(t: Transition) -> bool:
@@ -206,6 +206,7 @@ def is_new_workflow(t: Transition) -> bool:
         and c.expected_run_id is None
         and t.current_status is None
         and not replaces_attributes(t)
+        and not t.linked
     )
 
 
@@ -243,6 +244,8 @@ def plan(t: Transition) -> list[Step]:
             for a in v.attributes:
                 params = (k.namespace_id, k.run_id, a.name, a.text_value, a.int_value, a.double_value)
                 steps.append(Step(INSERT_ATTRIBUTE, params, None))
+    for other in t.linked:  # after this run's current-run change: theirs then names another run
+        steps.extend(plan(other))
     return steps
 
 

@@ -315,27 +315,53 @@ def test_terminate_needs_a_confirmation(alice: Principal, engine: EngineProcess,
     ]
 
 
-# --- update and reset: not served by the engine yet -------------------------------------------
+# --- update -----------------------------------------------------------------------------------
 
 
-def test_update_and_reset_show_the_engines_unimplemented_answer(
+def test_an_update_from_the_form_shows_its_result_or_the_validators_refusal(
     alice: Principal, engine: EngineProcess, shop: Namespace, tally: str
 ) -> None:
     browser = browser_of(alice)
-    update = browser.post(run_url(alice, "tally-1", tally, "update"), {"name": "add_many", "args": '["a", "b"]'})
-    assert update.status_code == 501
-    assert says(update, "UpdateWorkflowExecution is not implemented")
-    assert says(update, "(status 501)")
-
-    bad_update = browser.post(run_url(alice, "tally-1", tally, "update"), {"name": "add_many", "args": "[1,"})
+    url = run_url(alice, "tally-1", tally, "update")
+    bad_update = browser.post(url, {"name": "add_many", "args": "[1,"})
     assert bad_update.status_code == 400
 
-    with tally_worker(engine, shop):  # a completed workflow task to reset to
-        on_sdk(engine, shop, lambda client: client.get_workflow_handle("tally-1").query(Tally.items))
+    with tally_worker(engine, shop):
+        done = browser.post(url, {"name": "add_many", "args": '["a", "b"]'})
+        assert done.status_code == 200
+        assert says(done, "Update 'add_many' returned")
+        assert says(done, "2")
+        refused = browser.post(url, {"name": "add_many", "args": "[]"})
+        assert refused.status_code == 200
+        assert says(refused, "Update 'add_many' failed")
+        assert says(refused, "nothing to add")
+        items = on_sdk(engine, shop, lambda client: client.get_workflow_handle("tally-1").query(Tally.items))
+    assert items == ["a", "b"]  # the refused update changed nothing
+    updates = audit_entries(alice, "UpdateWorkflowExecution")
+    assert [(e.status, e.details) for e in updates] == [("OK", {"update": "add_many"})] * 2
+
+
+# --- reset ------------------------------------------------------------------------------------
+
+
+def test_reset_from_the_page_reruns_the_workflow_and_keeps_its_signals(
+    alice: Principal, engine: EngineProcess, shop: Namespace, tally: str
+) -> None:
+    browser = browser_of(alice)
+
+    async def add_milk(client: Client) -> None:
+        handle = client.get_workflow_handle("tally-1")
+        await handle.query(Tally.items)  # the first workflow task has completed: a reset point
+        await handle.signal(Tally.add, "milk")
+        while await handle.query(Tally.items) != ["milk"]:
+            await asyncio.sleep(0.05)
+
+    with tally_worker(engine, shop):
+        on_sdk(engine, shop, add_milk)
     form = browser.get(run_url(alice, "tally-1", tally, "reset"))
     assert form.status_code == 200
     choices = re.findall(r'<option value="(\d+)"', form.content.decode())
-    assert choices, "the reset points come from the history"
+    assert len(choices) == 2, "the reset points come from the history, newest first"
     assert 'name="reapply_signals" id="reset_reapply_signals" checked' in form.content.decode()
 
     missing_reason = browser.post(run_url(alice, "tally-1", tally, "reset"), {"event_id": choices[0]})
@@ -344,16 +370,23 @@ def test_update_and_reset_show_the_engines_unimplemented_answer(
     assert not_a_point.status_code == 400
     assert says(not_a_point, "Select a valid choice")
 
-    reset = browser.post(run_url(alice, "tally-1", tally, "reset"), {"event_id": choices[0], "reason": "bad deploy"})
-    assert reset.status_code == 501
-    assert says(reset, "ResetWorkflowExecution is not implemented")
-    assert status_of(engine, shop, "tally-1") == WorkflowExecutionStatus.RUNNING
+    first_task = {"event_id": choices[-1], "reason": "bad deploy", "reapply_signals": "on"}
+    reset = browser.post(run_url(alice, "tally-1", tally, "reset"), first_task)
+    assert reset.status_code == 302
+    new_run = reset["Location"].rstrip("/").rsplit("/", 1)[-1]
+    assert reset["Location"] == run_url(alice, "tally-1", new_run)
+    assert new_run != tally
+    assert says(browser.get(reset["Location"]), f"Workflow reset: the new run is {new_run}")
 
-    updates = audit_entries(alice, "UpdateWorkflowExecution")
-    assert [(e.status, e.details) for e in updates] == [("ERROR", {"update": "add_many"})]
-    assert "not implemented" in updates[0].error
+    async def old_status(client: Client) -> WorkflowExecutionStatus | None:
+        return (await client.get_workflow_handle("tally-1", run_id=tally).describe()).status
+
+    assert on_sdk(engine, shop, old_status) == WorkflowExecutionStatus.TERMINATED
+    with tally_worker(engine, shop):  # the new run re-runs from the first task, with the signal
+        assert close_and_result(engine, shop, "tally-1") == {"label": "groceries", "items": ["milk"]}
+
     resets = audit_entries(alice, "ResetWorkflowExecution")
-    assert [(e.status, e.details["reason"]) for e in resets] == [("ERROR", "bad deploy")]
+    assert [(e.status, e.details["reason"]) for e in resets] == [("OK", "bad deploy")]
 
 
 # --- start ------------------------------------------------------------------------------------

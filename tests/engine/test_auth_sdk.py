@@ -15,9 +15,9 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, Delete
 from temporalio.api.workflowservice.v1 import (
     DescribeNamespaceRequest,
     GetSystemInfoRequest,
+    ListArchivedWorkflowExecutionsRequest,
     ListNamespacesRequest,
     RegisterNamespaceRequest,
-    ResetWorkflowExecutionRequest,
 )
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -340,7 +340,13 @@ async def test_an_rpc_the_engine_does_not_serve_is_unimplemented_only_for_a_vali
     key = account.key_for(account.principal("owner", account_admin=True))
     await admin.sync(account)
     client = await connect(auth_engine, PAYMENTS, key.token)
-    request = ResetWorkflowExecutionRequest(namespace=PAYMENTS)
-    assert await rpc_status(client.workflow_service.reset_workflow_execution(request)) == RPCStatusCode.UNIMPLEMENTED
+    request = ListArchivedWorkflowExecutionsRequest(namespace=PAYMENTS)
+    assert (
+        await rpc_status(client.workflow_service.list_archived_workflow_executions(request))
+        == RPCStatusCode.UNIMPLEMENTED
+    )
     client.api_key = None
-    assert await rpc_status(client.workflow_service.reset_workflow_execution(request)) == RPCStatusCode.UNAUTHENTICATED
+    assert (
+        await rpc_status(client.workflow_service.list_archived_workflow_executions(request))
+        == RPCStatusCode.UNAUTHENTICATED
+    )

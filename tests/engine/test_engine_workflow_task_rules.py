@@ -148,12 +148,12 @@ async def test_a_task_that_keeps_failing_on_a_bad_command_waits_for_its_timeout(
     ("command_type", "cause"),
     [
         (
-            CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION,
-            WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES,
+            CommandType.COMMAND_TYPE_SCHEDULE_NEXUS_OPERATION,
+            WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_NEXUS_OPERATION_ATTRIBUTES,
         ),
         (
-            CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION,
-            WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES,
+            CommandType.COMMAND_TYPE_REQUEST_CANCEL_NEXUS_OPERATION,
+            WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_NEXUS_OPERATION_ATTRIBUTES,
         ),
     ],
 )
