@@ -92,7 +92,7 @@ from engine.frontend.validation import (
     validate_start,
 )
 from engine.frontend.visibility_rpcs import VisibilityRpcs
-from engine.history.errors import WorkflowNotRunning
+from engine.history.errors import NotFound, WorkflowNotRunning
 from engine.history.history_service import HistoryService
 from engine.history.query_ops import QueryTimedOut
 from engine.history.workflow_ops import StartSignal
@@ -210,11 +210,21 @@ class WorkflowService(VisibilityRpcs, TaskQueueRpcs, ScheduleRpcs, BatchRpcs, Re
         return await self.history.resolve(ns, execution)
 
     async def _on_run(
-        self, namespace: str, execution: WorkflowExecution, act: Callable[[ExecutionKey], Awaitable[None]]
+        self,
+        namespace: str,
+        execution: WorkflowExecution,
+        act: Callable[[ExecutionKey], Awaitable[None]],
+        *,
+        first_execution_run_id: str = "",
     ) -> None:
         """`act` on the run a request names. Without a run id that is the current run: when it
         closed into the next run of its chain (chain_ops.py) between resolving and acting, the
-        act goes to that run, as Temporal's current-run operations retry."""
+        act goes to that run, as Temporal's current-run operations retry. With a
+        `first_execution_run_id` (terminate, cancel) the run id is ignored, as in Temporal: the
+        current run is acted on if it is running and its chain starts at that run, else NOT_FOUND."""
+        if first_execution_run_id:
+            execution = WorkflowExecution(workflow_id=execution.workflow_id)
+            act = self._in_chain(first_execution_run_id, act)
         key = await self._run_key(namespace, execution)
         for _ in range(CURRENT_RUN_ATTEMPTS):
             try:
@@ -225,6 +235,19 @@ class WorkflowService(VisibilityRpcs, TaskQueueRpcs, ScheduleRpcs, BatchRpcs, Re
                     raise
                 key = again
         await act(key)
+
+    def _in_chain(
+        self, first_execution_run_id: str, act: Callable[[ExecutionKey], Awaitable[None]]
+    ) -> Callable[[ExecutionKey], Awaitable[None]]:
+        """`act`, on a running run only if its chain starts at `first_execution_run_id`."""
+
+        async def checked(key: ExecutionKey) -> None:
+            state = (await self.history.read(key)).state  # a run's first run id never changes
+            if state.running and (state.first_execution_run_id or key.run_id) != first_execution_run_id:
+                raise NotFound("workflow execution not found")
+            await act(key)
+
+        return checked
 
     # --- system and namespaces ------------------------------------------------------------
 
@@ -339,6 +362,7 @@ class WorkflowService(VisibilityRpcs, TaskQueueRpcs, ScheduleRpcs, BatchRpcs, Re
             request.namespace,
             request.workflow_execution,
             lambda key: self.history.request_cancel(key, identity=request.identity, reason=request.reason),
+            first_execution_run_id=request.first_execution_run_id,
         )
         return RequestCancelWorkflowExecutionResponse()
 
@@ -355,6 +379,7 @@ class WorkflowService(VisibilityRpcs, TaskQueueRpcs, ScheduleRpcs, BatchRpcs, Re
                 details=request.details if request.HasField("details") else None,
                 identity=request.identity,
             ),
+            first_execution_run_id=request.first_execution_run_id,
         )
         return TerminateWorkflowExecutionResponse()
 

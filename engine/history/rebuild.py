@@ -2,9 +2,10 @@
 
 Temporal forks the history and replays it into fresh mutable state; this does the same for the
 events the engine writes. What the state keeps that history does not (signal request ids, an
-activity's attempts and heartbeats, the sticky queue) starts afresh, as in Temporal. A prefix
-holding an event type the engine does not rebuild yet (child workflows, external signals and
-cancels, updates, Nexus) is refused with `InvalidArgument` naming it.
+activity's attempts and heartbeats, the sticky queue) starts afresh, as in Temporal. Updates
+accepted, completed or durably admitted in the prefix are state again (a repeated update id gets
+its first outcome). A prefix holding an event type the engine does not rebuild yet (child
+workflows, external signals and cancels, Nexus) is refused with `InvalidArgument` naming it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from temporalio.api.history.v1 import HistoryEvent
 
 from engine.history.errors import InvalidArgument
 from engine.history.events import seconds_of
-from engine.history.state import ActivityInfo, MutableState, TimerInfo, WorkflowTaskInfo
+from engine.history.state import ActivityInfo, MutableState, TimerInfo, UpdateInfo, WorkflowTaskInfo
 from engine.visibility.aliases import CustomAttributes
 from engine.visibility.index import merge
 
@@ -201,6 +202,25 @@ def _properties_modified(state: MutableState, event: HistoryEvent) -> None:
     state.memo = memo.SerializeToString()
 
 
+def _update_admitted(state: MutableState, event: HistoryEvent) -> None:
+    request = event.workflow_execution_update_admitted_event_attributes.request
+    state.admitted_updates[request.meta.update_id] = event.event_id
+
+
+def _update_accepted(state: MutableState, event: HistoryEvent) -> None:
+    update_id = event.workflow_execution_update_accepted_event_attributes.protocol_instance_id
+    state.admitted_updates.pop(update_id, None)
+    state.updates[update_id] = UpdateInfo(accepted_event_id=event.event_id)
+
+
+def _update_completed(state: MutableState, event: HistoryEvent) -> None:
+    accepted_id = event.workflow_execution_update_completed_event_attributes.accepted_event_id
+    info = next((i for i in state.updates.values() if i.accepted_event_id == accepted_id), None)
+    if info is None:
+        raise InvalidArgument(f"event {event.event_id} completes an update that was not accepted")
+    info.completed_event_id = event.event_id
+
+
 def _ignored(state: MutableState, event: HistoryEvent) -> None:
     pass  # handled in `_apply` (search attributes need the namespace's aliases)
 
@@ -224,4 +244,7 @@ _HANDLERS = {
     E.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED: _cancel_requested,
     E.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED: _properties_modified,
     E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: _ignored,
+    E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ADMITTED: _update_admitted,
+    E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: _update_accepted,
+    E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED: _update_completed,
 }

@@ -10,17 +10,20 @@ As Temporal's `workflow_resetter.go` does it:
   `base_run_id` / `new_run_id` linking the two runs. Activities pending at the reset point are
   scheduled again (their attempts start afresh), timers pending there keep their deadlines.
 * Signals the base run received after the reset point (and, if it is the running run, those it
-  buffered) are re-applied unless `reset_reapply_type` / `reset_reapply_exclude_types` exclude
-  them; a new workflow task follows.
+  buffered) are re-applied, and so are its updates accepted after the point (their request
+  becomes a WorkflowExecutionUpdateAdmitted event, origin REAPPLY, which is how the worker
+  learns of them: no protocol message carries them), in their order, unless
+  `reset_reapply_type` / `reset_reapply_exclude_types` exclude them (an unset type re-applies
+  both, as Temporal's ALL_ELIGIBLE default); a new workflow task follows. Cancel requests are not
+  re-applied, as in Temporal.
 * The workflow's running run, if any, is terminated (reason: the reset's, identity
   `history-resetter`), the new run becomes current and the base run names it (`reset_run_id`,
   DescribeWorkflowExecution's `workflow_extended_info.reset_run_id`): all of it ONE transaction.
 * A request id already used by the current run's creation answers that run (a retried reset).
 
-Not done (yet): re-applying updates (the engine has none yet) and cancel requests, the signals
-of runs continued-as-new after the base run, `post_reset_operations`, resets of histories with
-child workflows, external signals or cancels, updates or Nexus operations (refused, naming the
-event), auto-reset points, batch reset.
+Not done (yet): the signals and updates of runs continued-as-new after the base run,
+`post_reset_operations`, resets of histories with child workflows, external signals or cancels
+or Nexus operations (refused, naming the event), auto-reset points, batch reset.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from temporalio.api.enums.v1 import (
     ResetReapplyExcludeType,
     ResetReapplyType,
     RetryState,
+    UpdateAdmittedEventOrigin,
     WorkflowTaskFailedCause,
 )
 from temporalio.api.failure.v1 import Failure
@@ -197,11 +201,7 @@ class ResetOps(WorkflowOps):
         state.workflow_task = None
         state.sticky_task_queue = ""
         self._restart_pending(m, prefix, req.reason)
-        if _SIGNAL not in excluded:
-            for event in later:
-                if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-                    signaled = event.workflow_execution_signaled_event_attributes
-                    m.add_event(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, signaled)
+        _reapply(m, later, excluded)
         m.schedule_workflow_task()
         return m
 
@@ -245,3 +245,33 @@ class ResetOps(WorkflowOps):
                 )
         for timer in state.timers.values():
             m.arm_timer(timer.expiry_time, "user_timer", timer.timer_id, timer.started_event_id)
+
+
+def _reapply(m: Mutation, later: list[HistoryEvent], excluded: set[int]) -> None:
+    """Re-apply the undone signals and updates, in their order (Temporal's `reapplyEvents`): an
+    update accepted after the reset point (or admitted by an earlier reset) is admitted again,
+    durably; an Accepted event without its request follows its Admitted event and is skipped."""
+    state = m.state
+    for event in later:
+        kind = event.event_type
+        if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+            if _SIGNAL not in excluded:
+                m.add_event(kind, event.workflow_execution_signaled_event_attributes)
+            continue
+        if _UPDATE in excluded:
+            continue
+        if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ADMITTED:
+            request = event.workflow_execution_update_admitted_event_attributes.request
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            request = event.workflow_execution_update_accepted_event_attributes.accepted_request
+        else:
+            continue
+        update_id = request.meta.update_id
+        if not update_id or update_id in state.updates or update_id in state.admitted_updates:
+            continue
+        admitted = m.add_event(
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ADMITTED,
+            request=request,
+            origin=UpdateAdmittedEventOrigin.UPDATE_ADMITTED_EVENT_ORIGIN_REAPPLY,
+        )
+        state.admitted_updates[update_id] = admitted.event_id

@@ -170,6 +170,9 @@ class MutableState(msgspec.Struct, kw_only=True):
     root_run_id: str = ""
     reset_run_id: str = ""  # the run this one was last reset to (ResetWorkflowExecution)
     updates: dict[str, UpdateInfo] = msgspec.field(default_factory=dict)  # accepted updates by update id
+    # durably admitted updates (a reset re-applied them as WorkflowExecutionUpdateAdmitted events, which
+    # is how the worker learns of them): update id → that event's id, until accepted or rejected
+    admitted_updates: dict[str, int] = msgspec.field(default_factory=dict)
 
     @property
     def running(self) -> bool:

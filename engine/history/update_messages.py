@@ -121,6 +121,7 @@ class UpdateMessages:
         body = _unpack(message)
         if isinstance(body, Rejection):
             self._reject(update_id, body)
+            m.state.admitted_updates.pop(update_id, None)
         elif not m.state.running:
             return  # as Temporal: after the close only rejections count; the update is aborted
         elif isinstance(body, Acceptance):
@@ -132,6 +133,17 @@ class UpdateMessages:
         state = m.state
         if update_id in state.updates or update_id in self.rejected:
             raise CommandError(_BAD_MESSAGE, _transition_error(update_id, "Acceptance", "Accepted"))
+        if update_id in state.admitted_updates:  # its request is in its UpdateAdmitted event (a reset's)
+            del state.admitted_updates[update_id]
+            event = m.add_event(
+                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+                protocol_instance_id=update_id,
+                accepted_request_message_id=acceptance.accepted_request_message_id,
+                accepted_request_sequencing_event_id=acceptance.accepted_request_sequencing_event_id,
+            )
+            state.updates[update_id] = UpdateInfo(accepted_event_id=event.event_id)
+            self.accepted.add(update_id)
+            return
         pending = self.pending.get(update_id)
         request = pending.request if pending is not None else acceptance.accepted_request
         if not request.meta.update_id:

@@ -66,7 +66,7 @@ class UpdateOps(HistoryCore):
             if first_execution_run_id and state.first_execution_run_id != first_execution_run_id:
                 raise NotFound("workflow execution not found")
             pending = entry.updates.get(update_id)
-            if update_id not in state.updates and pending is None:
+            if update_id not in state.updates and pending is None and update_id not in state.admitted_updates:
                 if not state.running:
                     raise WorkflowNotRunning("workflow execution already completed")
                 wft = state.workflow_task
@@ -115,6 +115,10 @@ class UpdateOps(HistoryCore):
             if not state.running:
                 return UpdateStatus(COMPLETED, rejection_outcome(WORKFLOW_CLOSED_FAILURE))
             return UpdateStatus(ACCEPTED)
+        if update_id in state.admitted_updates:  # durably admitted (a reset re-applied it)
+            if not state.running:
+                raise NotFound("update aborted by closing workflow")
+            return UpdateStatus(ADMITTED)
         if pending is None:
             raise NotFound(f"update {update_id!r} not found")
         if pending.rejection is not None:

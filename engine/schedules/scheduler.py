@@ -10,14 +10,18 @@ and the nominal time, so a time handled again after a crash (its start was made,
 yet saved) finds the run it already started instead of starting another; and since
 `last_processed` is saved only after the starts, no time is missed either.
 
-The runs a schedule started are followed through history's close listener: when one closes,
-the schedule's buffer may start the next, and `pause_on_failure` pauses it on a failure.
+The workflows a schedule started are followed through history's close listener, chain by chain
+as Temporal's schedule watcher does: a run that continues-as-new, is retried or is reset closes
+into the next run of its chain, which is followed in its place (`RunningWorkflow.latest_run_id`);
+only when the chain ends does the action count as finished — then the schedule's buffer may
+start the next, the final run's result or failure is handed to later starts, and
+`pause_on_failure` pauses it on a failure. Overlap cancels and terminates reach the chain's
+latest run.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -25,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from temporalio.api.common.v1 import SearchAttributes
 from temporalio.api.enums.v1 import ScheduleOverlapPolicy, WorkflowExecutionStatus, WorkflowIdReusePolicy
 from temporalio.api.schedule.v1 import Schedule
@@ -54,6 +59,7 @@ Overlap = ScheduleOverlapPolicy
 DEFAULT_CATCHUP_WINDOW = 365 * 86400.0  # Temporal's default: a year
 MIN_CATCHUP_WINDOW = 10.0
 MAX_TIMES_PER_PASS = 1000  # a long outage is worked through in passes, yielding in between
+CHAIN_ACT_ATTEMPTS = 5  # a cancel/terminate that meets a run just closed into its successor tries that one
 _FAILED = {
     WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED,
     WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
@@ -104,10 +110,7 @@ class Scheduler:
                 entry = self._entry_of(row)
                 self.entries[(row.namespace_id, row.schedule_id)] = entry
                 for run in entry.record.running:
-                    self._by_run[ExecutionKey(row.namespace_id, run.workflow_id, run.run_id)] = (
-                        row.namespace_id,
-                        row.schedule_id,
-                    )
+                    self._by_run[self._key(entry, run)] = (row.namespace_id, row.schedule_id)
             after = (rows[-1].namespace_id, rows[-1].schedule_id)
         self.history.close_listeners.append(self._on_close)
         self._timers.start()
@@ -158,7 +161,7 @@ class Scheduler:
         entry.generation += 1
         self.entries.pop((entry.namespace_id, entry.schedule_id), None)
         for run in entry.record.running:
-            self._by_run.pop(ExecutionKey(entry.namespace_id, run.workflow_id, run.run_id), None)
+            self._by_run.pop(self._key(entry, run), None)
 
     async def remove_namespace(self, namespace_id: str) -> None:
         """Delete every schedule of a deleted namespace: none of them starts anything again."""
@@ -263,32 +266,74 @@ class Scheduler:
         elif overlap == Overlap.SCHEDULE_OVERLAP_POLICY_CANCEL_OTHER:
             record.buffered.append(buffered)
             for run in list(record.running):
-                await self._ignore_closed(
-                    self.history.request_cancel(
-                        self._key(entry, run), identity="sundial-scheduler", reason="schedule overlap: cancel other"
-                    )
+                await self._on_chain(
+                    entry,
+                    run,
+                    lambda key: self.history.request_cancel(
+                        key, identity="sundial-scheduler", reason="schedule overlap: cancel other"
+                    ),
                 )
         else:  # TERMINATE_OTHER
             for run in list(record.running):
-                await self._ignore_closed(
-                    self.history.terminate(
-                        self._key(entry, run),
-                        reason="schedule overlap: terminate other",
-                        details=None,
-                        identity="sundial-scheduler",
-                    )
+                await self._on_chain(
+                    entry,
+                    run,
+                    lambda key: self.history.terminate(
+                        key, reason="schedule overlap: terminate other", details=None, identity="sundial-scheduler"
+                    ),
                 )
             await self._refresh_running(entry)
             await self._start(entry, nominal, actual, manual=manual)
 
-    @staticmethod
-    async def _ignore_closed(call: Awaitable[None]) -> None:
-        with contextlib.suppress(NotFound, WorkflowNotRunning):
-            await call
+    async def _on_chain(
+        self, entry: ScheduleEntry, run: RunningWorkflow, act: Callable[[ExecutionKey], Awaitable[None]]
+    ) -> None:
+        """`act` on the latest run of a started workflow's chain; when that run has just closed
+        into a successor, on the successor (Temporal names the workflow id and its first run)."""
+        key = self._key(entry, run)
+        for _ in range(CHAIN_ACT_ATTEMPTS):
+            try:
+                await act(key)
+                return
+            except NotFound:
+                return
+            except WorkflowNotRunning:
+                end, status = await self._chain_end(key)
+                if status != RUNNING or end == key:
+                    return
+                key = end
 
     @staticmethod
     def _key(entry: ScheduleEntry, run: RunningWorkflow) -> ExecutionKey:
-        return ExecutionKey(entry.namespace_id, run.workflow_id, run.run_id)
+        """The run of `run`'s chain the scheduler follows now."""
+        return ExecutionKey(entry.namespace_id, run.workflow_id, run.latest)
+
+    async def _chain_end(self, key: ExecutionKey) -> tuple[ExecutionKey, int]:
+        """Where the chain of the run `key` stands: its running run (status RUNNING), or the run
+        that ended it and that run's status. Follows `new_execution_run_id` (continue-as-new,
+        retry, cron) and a reset's new run, as Temporal's watcher follows the chain."""
+        while True:
+            try:
+                run = await self.history.read(key)
+            except NotFound:
+                return key, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED
+            state = run.state
+            if state.running:
+                return key, RUNNING
+            following = state.new_execution_run_id or state.reset_run_id
+            if not following:
+                return key, state.status
+            key = ExecutionKey(key.namespace_id, key.workflow_id, following)
+
+    def _follow(self, entry: ScheduleEntry, run: RunningWorkflow, latest: ExecutionKey) -> None:
+        """The chain of `run` goes on in the run `latest`: follow that one from now on."""
+        if latest.run_id == run.latest:
+            return
+        running = entry.record.running
+        moved = msgspec.structs.replace(run, latest_run_id=latest.run_id)
+        running[running.index(run)] = moved
+        self._by_run.pop(self._key(entry, run), None)
+        self._by_run[latest] = (entry.namespace_id, entry.schedule_id)
 
     async def _start(self, entry: ScheduleEntry, nominal: float, actual: float, *, manual: bool) -> None:
         record, schedule = entry.record, entry.schedule
@@ -356,17 +401,24 @@ class Scheduler:
             state.remaining_actions = max(0, state.remaining_actions - 1)
 
     async def _refresh_running(self, entry: ScheduleEntry) -> None:
-        """Forget runs that are no longer running (closed while the engine was down, deleted)."""
+        """Follow every started workflow's chain to its latest run, and forget the workflows whose
+        chain ended (while the engine was down, or just now), keeping their outcome."""
         for run in list(entry.record.running):
-            try:
-                loaded = await self.history.load(self._key(entry, run))
-                status = loaded.state.status
-            except NotFound:
-                status = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED
-            if status != RUNNING:
+            end, status = await self._chain_end(self._key(entry, run))
+            if status == RUNNING:
+                self._follow(entry, run, end)
+            else:
+                await self._remember_outcome(entry, end, status)
                 self._closed(entry, run, status)
 
+    def _running_of(self, entry: ScheduleEntry, key: ExecutionKey) -> RunningWorkflow | None:
+        for run in entry.record.running:
+            if run.workflow_id == key.workflow_id and run.latest == key.run_id:
+                return run
+        return None
+
     def _closed(self, entry: ScheduleEntry, run: RunningWorkflow, status: int) -> None:
+        """The chain of `run` ended with a run of `status`: the action is over."""
         record = entry.record
         if run in record.running:
             record.running.remove(run)
@@ -390,15 +442,23 @@ class Scheduler:
         async with entry.lock:
             if entry.deleted:
                 return
-            await self._remember_outcome(entry, key, status)
-            self._closed(entry, RunningWorkflow(key.workflow_id, key.run_id), status)
+            run = self._running_of(entry, key)
+            if run is None:
+                return  # already followed past this run, or forgotten
+            end, status = await self._chain_end(key)
+            if status == RUNNING:  # continued as new, retried, reset: the action goes on
+                self._follow(entry, run, end)
+                await self.save(entry)
+                return
+            await self._remember_outcome(entry, end, status)
+            self._closed(entry, run, status)
             await self._start_buffered(entry)
             await self.save(entry)
             self.arm(entry)
 
     async def _remember_outcome(self, entry: ScheduleEntry, key: ExecutionKey, status: int) -> None:
-        """Keep a closed run's result (or failure) for the schedule's next starts, as Temporal's
-        scheduler hands them on (`last_completion_result`, `continued_failure`)."""
+        """Keep the result (or failure) of the run that ended a chain for the schedule's next
+        starts, as Temporal's scheduler hands them on (`last_completion_result`, `continued_failure`)."""
         if status != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED and status not in _FAILED:
             return
         try:

@@ -10,8 +10,17 @@ MAX_RECENT_ACTIONS = 10  # as Temporal's DescribeSchedule
 
 
 class RunningWorkflow(msgspec.Struct, frozen=True):
+    """A workflow the schedule started and whose chain of runs has not ended: `run_id` is its
+    first run (what DescribeSchedule shows, as Temporal's `running_workflows`), `latest_run_id`
+    the run of the chain the scheduler follows now ("" = the first)."""
+
     workflow_id: str
     run_id: str
+    latest_run_id: str = ""
+
+    @property
+    def latest(self) -> str:
+        return self.latest_run_id or self.run_id
 
 
 class BufferedStart(msgspec.Struct, frozen=True):

@@ -118,7 +118,9 @@ def run_url(principal: Principal, workflow_id: str, run_id: str, verb: str = "")
 
 
 def audit_entries(principal: Principal, operation: str) -> list[AuditEntry]:
-    return list(AuditEntry.objects.filter(account_code=principal.account.account_id, operation=operation))
+    return list(
+        AuditEntry.objects.filter(account_code=principal.account.account_id, operation=operation).order_by("seq")
+    )
 
 
 HTMX = {"HX-Request": "true"}

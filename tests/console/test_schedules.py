@@ -228,7 +228,9 @@ def wait_for(check: Callable[[], bool], *, timeout: float = 20.0) -> None:
 
 
 def entries(principal: Principal, operation: str) -> list[AuditEntry]:
-    return list(AuditEntry.objects.filter(account_code=principal.account.account_id, operation=operation))
+    return list(
+        AuditEntry.objects.filter(account_code=principal.account.account_id, operation=operation).order_by("seq")
+    )
 
 
 # --- create, list, detail ---------------------------------------------------------------------

@@ -21,6 +21,7 @@ from temporalio.api.enums.v1 import (
     EventType,
     ResetReapplyExcludeType,
     ResetReapplyType,
+    UpdateAdmittedEventOrigin,
     WorkflowTaskFailedCause,
 )
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
@@ -64,6 +65,11 @@ class Collector:
     @workflow.signal
     def finish(self) -> None:
         self.done = True
+
+    @workflow.update
+    def add_item(self, item: str) -> int:
+        self.items.append(item)
+        return len(self.items)
 
     @workflow.query
     def seen(self) -> list[str]:
@@ -231,6 +237,88 @@ async def test_reset_of_a_closed_run_without_signals_and_the_same_request_again(
     runs = [w.run_id async for w in client.list_workflows(f"WorkflowId = '{handle.id}'")]
     assert sorted(runs) == sorted([old_run, new_run])
     await replay([base, await history(client, handle.id, new_run)])
+
+
+# --- updates: re-applied after the point, rebuilt before it -----------------------------------
+
+
+async def _signal_update_signal(client: Client, worker: str) -> tuple[WorkflowHandle[Any, Any], str, WorkflowHistory]:
+    """A Collector that saw signal s1, update u1 (accepted and completed) and signal s2 after its
+    first workflow task: its handle, run id and history."""
+    handle = await client.start_workflow(Collector.run, False, id=new_id(), task_queue=worker)
+    await eventually(lambda: _seen(handle, []))
+    await handle.signal(Collector.add, "s1")
+    assert await handle.execute_update(Collector.add_item, "u1", id="u1") == 2
+    await handle.signal(Collector.add, "s2")
+    await eventually(lambda: _seen(handle, ["s1", "u1", "s2"]))
+    run_id = handle.result_run_id or ""
+    return handle, run_id, await history(client, handle.id, run_id)
+
+
+async def test_a_reset_reapplies_the_updates_accepted_after_its_point(client: Client, worker: str) -> None:
+    handle, old_run, before = await _signal_update_signal(client, worker)
+    first_completed = next(e.event_id for e in before.events if e.event_type == E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+    new_run = await reset(client, handle.id, first_completed, run_id=old_run)  # no reapply type: all eligible
+
+    current = client.get_workflow_handle(handle.id)
+    await eventually(lambda: _seen(current, ["s1", "u1", "s2"]))  # in their order, the update run again
+    reset_history = await history(client, handle.id, new_run)
+    kinds = types_of(reset_history)
+    assert kinds[4:7] == [
+        E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+        E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ADMITTED,
+        E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+    ]
+    admitted = reset_history.events[5].workflow_execution_update_admitted_event_attributes
+    assert admitted.request.meta.update_id == "u1"
+    assert admitted.origin == UpdateAdmittedEventOrigin.UPDATE_ADMITTED_EVENT_ORIGIN_REAPPLY
+    accepted = next(e for e in reset_history.events if e.event_type == E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED)
+    attrs = accepted.workflow_execution_update_accepted_event_attributes
+    assert attrs.protocol_instance_id == "u1"
+    assert not attrs.HasField("accepted_request")  # the Admitted event holds it, as in Temporal
+    assert kinds.count(E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED) == 1
+
+    # the same update id again: the reset run's outcome, without running the handler again
+    assert await current.execute_update(Collector.add_item, "u1", id="u1") == 2
+    await current.signal(Collector.finish)
+    assert await current.result() == ["s1", "u1", "s2"]
+    await replay([before, await history(client, handle.id, new_run)])
+
+
+@pytest.mark.parametrize(
+    "exclusion",
+    [
+        {"reset_reapply_exclude_types": [ResetReapplyExcludeType.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE]},
+        {"reset_reapply_type": ResetReapplyType.RESET_REAPPLY_TYPE_SIGNAL},
+    ],
+)
+async def test_a_reset_can_leave_the_updates_out(client: Client, worker: str, exclusion: dict[str, Any]) -> None:
+    handle, old_run, before = await _signal_update_signal(client, worker)
+    first_completed = next(e.event_id for e in before.events if e.event_type == E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+    new_run = await reset(client, handle.id, first_completed, run_id=old_run, **exclusion)
+    current = client.get_workflow_handle(handle.id)
+    await eventually(lambda: _seen(current, ["s1", "s2"]))
+    kinds = types_of(await history(client, handle.id, new_run))
+    assert E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ADMITTED not in kinds
+    assert kinds.count(E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED) == 2
+    await current.signal(Collector.finish)
+    assert await current.result() == ["s1", "s2"]
+
+
+async def test_a_reset_after_an_update_rebuilds_it(client: Client, worker: str) -> None:
+    handle, old_run, before = await _signal_update_signal(client, worker)
+    last_completed = max(e.event_id for e in before.events if e.event_type == E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+    new_run = await reset(client, handle.id, last_completed, run_id=old_run)
+    current = client.get_workflow_handle(handle.id)
+    await eventually(lambda: _seen(current, ["s1", "u1", "s2"]))
+    kinds = types_of(await history(client, handle.id, new_run))
+    assert E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ADMITTED not in kinds  # it is before the point
+    assert kinds.count(E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED) == 1  # the copied one
+    assert await current.execute_update(Collector.add_item, "u1", id="u1") == 2  # remembered, not run again
+    assert await current.execute_update(Collector.add_item, "u2", id="u2") == 4
+    await current.signal(Collector.finish)
+    assert await current.result() == ["s1", "u1", "s2", "u2"]
+    await replay([before, await history(client, handle.id, new_run)])
 
 
 # --- a pending activity, a workflow task's Started as the reset point -------------------------

@@ -11,6 +11,20 @@
 //                                    task then comes through PollActivityTaskQueue)
 //   signal-query <workflowId>        start waitForSignal, signal setGreeting("Bonjour"),
 //                                    query greeting, signal finish, await the result
+//   children <workflowId> <name>     run parentOfTwo(name): two childGreeting children in sequence
+//   child-policies <workflowId>      run parentWithPolicies: an ABANDON and a TERMINATE child;
+//                                    prints the children's ids
+//   update <workflowId>              start cart; executeUpdate addItem("apple") (accepted), the same
+//                                    update id again (the first outcome), addItem("") (rejected by the validator), failItem("pear") (fails in the
+//                                    handler); signal finish, await the result. A failed update is
+//                                    reported as {"error": {...}} in "rejected" / "failed".
+//   update-with-start <workflowId>   executeUpdateWithStart addItem("plum") starting cart
+//                                    (USE_EXISTING), startUpdateWithStart addItem("fig") (reaches
+//                                    the same run), executeUpdateWithStart with a rejected update;
+//                                    signal finish, await the result
+//   replay <workflowId> <runId|->    fetch the run's history (the latest run for "-") and replay it
+//                                    with the TypeScript SDK's replayer (Worker.runReplayHistory)
+//                                    against workflows.js; needs no --task-queue
 // stdout: one JSON line, {"ok":true,"program":"client","command":...,...} on success, or
 // {"ok":false,"program":"client","command":...,"step":...,"error":{...,"grpcStatus":...}} with
 // exit code 1 (2 for usage errors). `step` names the SDK call that failed.
@@ -26,6 +40,11 @@ const COMMANDS = {
   hello: { args: ['workflowId', 'name'], run: (ctx, id, name) => hello(ctx, id, name, 'helloActivity') },
   'hello-no-eager': { args: ['workflowId', 'name'], run: (ctx, id, name) => hello(ctx, id, name, 'helloActivityNoEager') },
   'signal-query': { args: ['workflowId'], run: signalQuery },
+  children: { args: ['workflowId', 'name'], run: children },
+  'child-policies': { args: ['workflowId'], run: childPolicies },
+  update: { args: ['workflowId'], run: update },
+  'update-with-start': { args: ['workflowId'], run: updateWithStart },
+  replay: { args: ['workflowId', 'runId'], run: replay, noTaskQueue: true },
 };
 
 async function main() {
@@ -42,7 +61,7 @@ async function main() {
   if (args.length !== spec.args.length) {
     throw new UsageError(`${command} takes ${spec.args.length} argument(s): ${spec.args.map((a) => `<${a}>`).join(' ')}`);
   }
-  if (command !== 'connect' && !options['task-queue']) {
+  if (command !== 'connect' && !spec.noTaskQueue && !options['task-queue']) {
     throw new UsageError('--task-queue is required (or set TEMPORAL_TASK_QUEUE)');
   }
 
@@ -89,6 +108,112 @@ async function signalQuery({ client, taskQueue, timed }, workflowId) {
   await timed('signal finish', handle.signal('finish'));
   const result = await timed('handle.result()', handle.result());
   return { workflowId, runId: handle.firstExecutionRunId, signalled: 'Bonjour', queried, result };
+}
+
+async function children({ client, taskQueue, timed }, workflowId, name) {
+  const handle = await timed(
+    'workflow.start(parentOfTwo)',
+    client.workflow.start('parentOfTwo', { taskQueue, workflowId, args: [name] }),
+  );
+  const result = await timed('handle.result()', handle.result());
+  return { workflowId, runId: handle.firstExecutionRunId, result };
+}
+
+async function childPolicies({ client, taskQueue, timed }, workflowId) {
+  const handle = await timed(
+    'workflow.start(parentWithPolicies)',
+    client.workflow.start('parentWithPolicies', { taskQueue, workflowId, args: [] }),
+  );
+  const result = await timed('handle.result()', handle.result());
+  return { workflowId, runId: handle.firstExecutionRunId, result };
+}
+
+/**
+ * Run an update call that is expected to fail with WorkflowUpdateFailedError; return how it failed
+ * ({"error": {name, message, cause: {name, message, type}}}). Any other outcome throws.
+ */
+async function expectUpdateFailure(timed, what, promise) {
+  const { WorkflowUpdateFailedError } = require('@temporalio/client');
+  try {
+    const value = await timed(what, promise);
+    throw new Error(`${what} succeeded with ${JSON.stringify(value)}; expected WorkflowUpdateFailedError`);
+  } catch (err) {
+    if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+    const cause = err.cause ? { name: err.cause.name, message: err.cause.message, type: err.cause.type } : null;
+    return { error: { name: err.name, message: err.message, cause } };
+  }
+}
+
+async function update({ client, taskQueue, timed }, workflowId) {
+  const handle = await timed(
+    'workflow.start(cart)',
+    client.workflow.start('cart', { taskQueue, workflowId, args: [] }),
+  );
+  const accepted = await timed(
+    'executeUpdate addItem("apple")',
+    handle.executeUpdate('addItem', { args: ['apple'], updateId: 'add-apple' }),
+  );
+  // The same update id again: the server answers the first outcome, the handler does not run twice.
+  const repeated = await timed(
+    'executeUpdate addItem("apple") again',
+    handle.executeUpdate('addItem', { args: ['apple'], updateId: 'add-apple' }),
+  );
+  const rejected = await expectUpdateFailure(
+    timed, 'executeUpdate addItem("")', handle.executeUpdate('addItem', { args: [''], updateId: 'add-empty' }),
+  );
+  const failed = await expectUpdateFailure(
+    timed, 'executeUpdate failItem("pear")', handle.executeUpdate('failItem', { args: ['pear'], updateId: 'fail-pear' }),
+  );
+  const items = await timed('query items', handle.query('items'));
+  await timed('signal finish', handle.signal('finish'));
+  const result = await timed('handle.result()', handle.result());
+  return { workflowId, runId: handle.firstExecutionRunId, accepted, repeated, rejected, failed, items, result };
+}
+
+async function updateWithStart({ client, taskQueue, timed }, workflowId) {
+  const { WithStartWorkflowOperation } = require('@temporalio/client');
+  const startOp = () =>
+    new WithStartWorkflowOperation('cart', { taskQueue, workflowId, args: [], workflowIdConflictPolicy: 'USE_EXISTING' });
+  const firstOp = startOp();
+  const first = await timed(
+    'executeUpdateWithStart addItem("plum")',
+    client.workflow.executeUpdateWithStart('addItem', { args: ['plum'], startWorkflowOperation: firstOp }),
+  );
+  const handle = await timed('workflowHandle() (first)', firstOp.workflowHandle());
+  const { runId } = await timed('handle.describe()', handle.describe());
+  // The second operation waits only for ACCEPTED: its update handle names the run it reached.
+  const secondOp = startOp();
+  const secondUpdate = await timed(
+    'startUpdateWithStart addItem("fig")',
+    client.workflow.startUpdateWithStart('addItem', {
+      args: ['fig'], waitForStage: 'ACCEPTED', startWorkflowOperation: secondOp,
+    }),
+  );
+  const second = await timed('updateHandle.result() (fig)', secondUpdate.result());
+  await timed('workflowHandle() (second)', secondOp.workflowHandle());
+  const thirdOp = startOp();
+  const rejected = await expectUpdateFailure(
+    timed,
+    'executeUpdateWithStart addItem("")',
+    client.workflow.executeUpdateWithStart('addItem', { args: [''], startWorkflowOperation: thirdOp }),
+  );
+  await timed('workflowHandle() (third)', thirdOp.workflowHandle());
+  await timed('signal finish', handle.signal('finish'));
+  const result = await timed('handle.result()', handle.result());
+  return { workflowId, runId, secondRunId: secondUpdate.workflowRunId, first, second, rejected, result };
+}
+
+async function replay({ client, timed }, workflowId, runId) {
+  const path = require('node:path');
+  const handle = client.workflow.getHandle(workflowId, runId === '-' ? undefined : runId);
+  const history = await timed('handle.fetchHistory()', handle.fetchHistory());
+  const { Worker } = require('@temporalio/worker');
+  // Throws DeterminismViolationError (or the workflow task's failure) if the replay diverges.
+  await timed(
+    'Worker.runReplayHistory',
+    Worker.runReplayHistory({ workflowsPath: path.join(__dirname, 'workflows.js') }, history, workflowId),
+  );
+  return { workflowId, runId, events: history.events.length, replayed: true };
 }
 
 main().then(
