@@ -5,8 +5,9 @@ time, and terminating the workflow ends the chain."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from datetime import timedelta
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
@@ -130,3 +131,45 @@ async def test_a_bad_cron_schedule_is_refused(client: Client, schedule: str, del
         await client.workflow_service.start_workflow_execution(request)
     assert caught.value.status == RPCStatusCode.INVALID_ARGUMENT
     assert message in caught.value.message
+
+
+def _next_local(now: datetime, zone: str, hour: int) -> datetime:
+    """The next ``hour``:00 in ``zone`` after ``now``."""
+    local = now.astimezone(ZoneInfo(zone))
+    candidate = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if candidate <= local:
+        candidate = (local + timedelta(days=1)).replace(hour=hour, minute=0, second=0, microsecond=0)
+    return candidate.astimezone(UTC)
+
+
+def _next_boundary(now: datetime, step: timedelta) -> datetime:
+    """The next UTC multiple of ``step`` (an hour, a day) after ``now``."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return epoch + ((now - epoch) // step + 1) * step
+
+
+@pytest.mark.parametrize(
+    ("schedule", "first_time"),
+    [
+        ("CRON_TZ=Asia/Tokyo 0 9 * * *", lambda now: _next_local(now, "Asia/Tokyo", 9)),
+        ("@daily", lambda now: _next_boundary(now, timedelta(days=1))),
+        ("@hourly", lambda now: _next_boundary(now, timedelta(hours=1))),
+        ("0 */1 * * *", lambda now: _next_boundary(now, timedelta(hours=1))),
+    ],
+)
+async def test_the_first_cron_run_waits_for_the_next_cron_time(
+    client: Client, schedule: str, first_time: Callable[[datetime], datetime]
+) -> None:
+    """Temporal's dialect: CRON_TZ= names the zone, @daily / @hourly and 5-field lines; the first
+    run's workflow task is held back until the first matching time after the start."""
+    handle = await client.start_workflow(
+        CronCounterWorkflow.run, id=new_id(), task_queue="nobody-polls", cron_schedule=schedule
+    )
+    start_event = (await handle.fetch_history()).events[0]
+    started_at = start_event.event_time.ToDatetime(tzinfo=UTC)
+    backoff = start_event.workflow_execution_started_event_attributes.first_workflow_task_backoff.ToTimedelta()
+    expected = first_time(started_at) - started_at
+    assert abs(backoff - expected) < timedelta(seconds=2), (schedule, backoff, expected)
+    described = await handle.describe()
+    assert described.status == Status.RUNNING
+    await handle.terminate("dialect checked")
