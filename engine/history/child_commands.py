@@ -11,7 +11,7 @@ to be driven once the commit is durable (`Effects.cross_run`); `child_ops.py` an
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from temporalio.api.command.v1 import Command
 from temporalio.api.common.v1 import RetryPolicy, WorkflowExecution
@@ -23,6 +23,7 @@ from temporalio.api.enums.v1 import (
     WorkflowIdReusePolicy,
 )
 from temporalio.api.enums.v1 import WorkflowTaskFailedCause as Cause
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
 
 from engine.history.errors import CommandError
@@ -198,22 +199,19 @@ def signal_external(m: Mutation, command: Command, completed_event_id: int) -> N
         child_workflow_only=attrs.child_workflow_only,
         header=attrs.header if attrs.HasField("header") else None,
     )
-    state.external_requests[event.event_id] = ExternalRequestInfo(
-        initiated_event_id=event.event_id,
-        kind="signal",
-        namespace=attrs.namespace or state.namespace,
-        namespace_id=state.namespace_id,
-        workflow_id=target.workflow_id,
-        run_id=target.run_id,
-        request_id=str(uuid.uuid4()),
-        completed_event_id=completed_event_id,
+    _remember_external(
+        m,
+        event,
+        "signal",
+        attrs.namespace,
+        target,
+        completed_event_id,
         control=attrs.control,
         child_workflow_only=attrs.child_workflow_only,
         signal_name=attrs.signal_name,
         input=attrs.input.SerializeToString() if attrs.HasField("input") else b"",
         header=attrs.header.SerializeToString() if attrs.HasField("header") else b"",
     )
-    m.effects.cross_run.append(("external_request", event.event_id))
 
 
 def request_cancel_external(m: Mutation, command: Command, completed_event_id: int) -> None:
@@ -242,18 +240,41 @@ def request_cancel_external(m: Mutation, command: Command, completed_event_id: i
         child_workflow_only=attrs.child_workflow_only,
         reason=attrs.reason,
     )
-    state.external_requests[event.event_id] = ExternalRequestInfo(
-        initiated_event_id=event.event_id,
-        kind="cancel",
-        namespace=attrs.namespace or state.namespace,
-        namespace_id=state.namespace_id,
-        workflow_id=attrs.workflow_id,
-        run_id=attrs.run_id,
-        request_id=str(uuid.uuid4()),
-        completed_event_id=completed_event_id,
+    _remember_external(
+        m,
+        event,
+        "cancel",
+        attrs.namespace,
+        WorkflowExecution(workflow_id=attrs.workflow_id, run_id=attrs.run_id),
+        completed_event_id,
         control=attrs.control,
         child_workflow_only=attrs.child_workflow_only,
         reason=attrs.reason,
+    )
+
+
+def _remember_external(
+    m: Mutation,
+    event: HistoryEvent,
+    kind: str,
+    namespace: str,
+    target: WorkflowExecution,
+    completed_event_id: int,
+    **fields: Any,
+) -> None:
+    """Record the request in the run's committed state and drive it after the commit
+    (external_ops.py); a fresh request id makes its delivery idempotent."""
+    state = m.state
+    state.external_requests[event.event_id] = ExternalRequestInfo(
+        initiated_event_id=event.event_id,
+        kind=kind,
+        namespace=namespace or state.namespace,
+        namespace_id=state.namespace_id,
+        workflow_id=target.workflow_id,
+        run_id=target.run_id,
+        request_id=str(uuid.uuid4()),
+        completed_event_id=completed_event_id,
+        **fields,
     )
     m.effects.cross_run.append(("external_request", event.event_id))
 
