@@ -24,7 +24,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from temporalio.api.workflow.v1 import WorkflowExecutionInfo
-from temporalio.api.workflowservice.v1 import ListWorkflowExecutionsRequest
 
 import console.workflows
 from accounts.errors import InvalidInput, ServiceError
@@ -33,7 +32,7 @@ from accounts.permissions import has_namespace_permission
 from accounts.principal import Principal
 from accounts.views.common import render_page, service_error_response
 from console.access import resolve
-from console.engine import ConsoleEngineError, call, workflow_service
+from console.engine import ConsoleEngineError
 from console.forms import (
     ALWAYS_SHOWN,
     COLUMNS,
@@ -57,6 +56,7 @@ from console.workflows import (
     build_filter,
     decode_page_token,
     encode_page_token,
+    list_page,
     short_duration,
     status_counts,
     workflow_row,
@@ -116,11 +116,8 @@ def _row(info: WorkflowExecutionInfo, columns: list[str]) -> Row:
 
 def list_rows(namespace_id: str, query: str, columns: list[str], *, page_token: bytes = b"") -> tuple[list[Row], bytes]:
     """One page of runs with the chosen columns, and the next page's token (empty: the last)."""
-    request = ListWorkflowExecutionsRequest(
-        namespace=namespace_id, page_size=console.workflows.PAGE_SIZE, next_page_token=page_token, query=query
-    )
-    response = call(workflow_service().ListWorkflowExecutions, request)
-    return [_row(info, columns) for info in response.executions], response.next_page_token
+    infos, next_token = list_page(namespace_id, query, page_token=page_token)
+    return [_row(info, columns) for info in infos], next_token
 
 
 # --- the list ---------------------------------------------------------------------------------

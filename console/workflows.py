@@ -128,13 +128,13 @@ def workflow_row(info: WorkflowExecutionInfo) -> WorkflowRow:
     )
 
 
-def list_page(namespace_id: str, query: str, *, page_token: bytes = b"") -> tuple[list[WorkflowRow], bytes]:
-    """One page of runs and the token of the next page (empty: this was the last)."""
+def list_page(namespace_id: str, query: str, *, page_token: bytes = b"") -> tuple[list[WorkflowExecutionInfo], bytes]:
+    """One page of runs (``PAGE_SIZE``) and the token of the next page (empty: this was the last)."""
     request = ListWorkflowExecutionsRequest(
         namespace=namespace_id, page_size=PAGE_SIZE, next_page_token=page_token, query=query
     )
     response = call(workflow_service().ListWorkflowExecutions, request)
-    return [workflow_row(info) for info in response.executions], response.next_page_token
+    return list(response.executions), response.next_page_token
 
 
 @dataclass(frozen=True)

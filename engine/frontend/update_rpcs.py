@@ -26,6 +26,7 @@ from temporalio.api.workflowservice.v1 import (
 
 from engine.frontend.errors import RpcError, invalid, rpc, translate
 from engine.frontend.namespaces import NamespaceRegistry
+from engine.frontend.polling import poll_timeout
 from engine.frontend.validation import MAX_ID_LENGTH, require_execution, validate_start
 from engine.history.history_service import HistoryService
 from engine.history.service import NamespaceRef
@@ -34,15 +35,7 @@ from engine.persistence.records import ExecutionKey
 
 Context = grpc.aio.ServicerContext[Any, Any]
 LONG_POLL_SECONDS = 20.0  # Temporal's history.longPollExpirationInterval: then the stage so far is answered
-SAFETY_MARGIN = 1.0  # answer before the caller's own deadline
 _ABORTED = "Operation was aborted."
-
-
-def update_poll_timeout(context: Context) -> float:
-    remaining = context.time_remaining()
-    if remaining is None:
-        return LONG_POLL_SECONDS
-    return max(0.0, min(LONG_POLL_SECONDS, remaining - SAFETY_MARGIN))
 
 
 def validate_update(request: UpdateWorkflowExecutionRequest) -> None:
@@ -79,7 +72,7 @@ class UpdateRpcs(service_pb2_grpc.WorkflowServiceServicer):
         ns = await self.namespaces.ref(request.namespace)
         validate_update(request)
         key = await self.history.resolve(ns, request.workflow_execution)
-        return await self._update(key, request, update_poll_timeout(context))
+        return await self._update(key, request, poll_timeout(context, LONG_POLL_SECONDS))
 
     async def _update(
         self, key: ExecutionKey, request: UpdateWorkflowExecutionRequest, timeout: float
@@ -106,7 +99,10 @@ class UpdateRpcs(service_pb2_grpc.WorkflowServiceServicer):
             raise invalid("update_ref.update_id is required")
         key = await self.history.resolve(ns, ref.workflow_execution)
         status = await self.history.poll_update(
-            key, ref.update_id, wait_stage=request.wait_policy.lifecycle_stage, timeout=update_poll_timeout(context)
+            key,
+            ref.update_id,
+            wait_stage=request.wait_policy.lifecycle_stage,
+            timeout=poll_timeout(context, LONG_POLL_SECONDS),
         )
         response = PollWorkflowExecutionUpdateResponse(stage=status.stage)  # type: ignore[arg-type]
         response.update_ref.workflow_execution.workflow_id = key.workflow_id
@@ -142,7 +138,7 @@ class UpdateRpcs(service_pb2_grpc.WorkflowServiceServicer):
         # between the start's commit and this call yields), so that task carries it
         key = ExecutionKey(ns.id, start.workflow_id, run_id)
         try:
-            updated = await self._update(key, update, update_poll_timeout(context))
+            updated = await self._update(key, update, poll_timeout(context, LONG_POLL_SECONDS))
         except Exception as exc:
             raise _multi_failure(exc, failed=1) from None
         response = ExecuteMultiOperationResponse()

@@ -26,34 +26,16 @@ from temporalio.api.workflowservice.v1 import (
     GetWorkflowExecutionHistoryReverseResponse,
     ListNamespacesRequest,
     ListNamespacesResponse,
-    PollActivityTaskQueueRequest,
-    PollActivityTaskQueueResponse,
     PollWorkflowTaskQueueRequest,
     PollWorkflowTaskQueueResponse,
     QueryWorkflowRequest,
     QueryWorkflowResponse,
-    RecordActivityTaskHeartbeatByIdRequest,
-    RecordActivityTaskHeartbeatByIdResponse,
-    RecordActivityTaskHeartbeatRequest,
-    RecordActivityTaskHeartbeatResponse,
     RegisterNamespaceRequest,
     RegisterNamespaceResponse,
     RequestCancelWorkflowExecutionRequest,
     RequestCancelWorkflowExecutionResponse,
     ResetStickyTaskQueueRequest,
     ResetStickyTaskQueueResponse,
-    RespondActivityTaskCanceledByIdRequest,
-    RespondActivityTaskCanceledByIdResponse,
-    RespondActivityTaskCanceledRequest,
-    RespondActivityTaskCanceledResponse,
-    RespondActivityTaskCompletedByIdRequest,
-    RespondActivityTaskCompletedByIdResponse,
-    RespondActivityTaskCompletedRequest,
-    RespondActivityTaskCompletedResponse,
-    RespondActivityTaskFailedByIdRequest,
-    RespondActivityTaskFailedByIdResponse,
-    RespondActivityTaskFailedRequest,
-    RespondActivityTaskFailedResponse,
     RespondQueryTaskCompletedRequest,
     RespondQueryTaskCompletedResponse,
     RespondWorkflowTaskCompletedRequest,
@@ -77,9 +59,11 @@ from temporalio.api.workflowservice.v1 import (
 
 from engine.auth.caller import current_caller
 from engine.batch.operations import BatchOperations
+from engine.frontend.activity_rpcs import ActivityRpcs
 from engine.frontend.batch_rpcs import BatchRpcs
 from engine.frontend.errors import RpcError, invalid, rpc
 from engine.frontend.namespaces import NamespaceRegistry, describe_of
+from engine.frontend.polling import MAX_POLL_SECONDS, POLL_SAFETY_MARGIN, poll_timeout
 from engine.frontend.reset_rpcs import ResetRpcs
 from engine.frontend.safe_handlers import Registrar, Wrapper, add_safely
 from engine.frontend.schedule_rpcs import ScheduleRpcs
@@ -144,8 +128,6 @@ SERVICE_NAME = "temporal.api.workflowservice.v1.WorkflowService"
 
 Context = grpc.aio.ServicerContext[Any, Any]
 CURRENT_RUN_ATTEMPTS = 3  # a current run that keeps moving on (a fast cron chain) is chased this often
-MAX_POLL_SECONDS = 60.0  # Temporal answers an idle long poll with an empty response after ~60 s
-POLL_SAFETY_MARGIN = 1.0  # answer before the caller's own deadline
 
 
 def system_capabilities() -> GetSystemInfoResponse.Capabilities:
@@ -169,19 +151,12 @@ def system_capabilities() -> GetSystemInfoResponse.Capabilities:
     )
 
 
-def poll_timeout(context: Context) -> float:
-    remaining = context.time_remaining()
-    if remaining is None:
-        return MAX_POLL_SECONDS
-    return max(0.0, min(MAX_POLL_SECONDS, remaining - POLL_SAFETY_MARGIN))
-
-
 @answer_unimplemented(
     service_name=SERVICE_NAME,
     generated_base=service_pb2_grpc.WorkflowServiceServicer,
     product=f"the Sundial engine {sundial_version()} yet",
 )
-class WorkflowService(VisibilityRpcs, TaskQueueRpcs, ScheduleRpcs, BatchRpcs, ResetRpcs, UpdateRpcs):
+class WorkflowService(ActivityRpcs, VisibilityRpcs, TaskQueueRpcs, ScheduleRpcs, BatchRpcs, ResetRpcs, UpdateRpcs):
     """The generated stubs type servicers as synchronous, hence the override ignores."""
 
     def __init__(
@@ -497,106 +472,6 @@ class WorkflowService(VisibilityRpcs, TaskQueueRpcs, ScheduleRpcs, BatchRpcs, Re
     ) -> RespondWorkflowTaskFailedResponse:
         await self.history.fail_workflow_task(request)
         return RespondWorkflowTaskFailedResponse()
-
-    @rpc
-    async def PollActivityTaskQueue(  # type: ignore[override]
-        self, request: PollActivityTaskQueueRequest, context: Context
-    ) -> PollActivityTaskQueueResponse:
-        ns = await self.namespaces.ref(request.namespace)
-        require_task_queue(request.task_queue)
-        response = await self.history.poll_activity_task(
-            ns, request.task_queue.name, identity=request.identity, timeout=poll_timeout(context)
-        )
-        return response or PollActivityTaskQueueResponse()
-
-    @rpc
-    async def RespondActivityTaskCompleted(  # type: ignore[override]
-        self, request: RespondActivityTaskCompletedRequest, context: Context
-    ) -> RespondActivityTaskCompletedResponse:
-        await self._complete_activity(request.task_token, request)
-        return RespondActivityTaskCompletedResponse()
-
-    @rpc
-    async def RespondActivityTaskFailed(  # type: ignore[override]
-        self, request: RespondActivityTaskFailedRequest, context: Context
-    ) -> RespondActivityTaskFailedResponse:
-        if not request.HasField("failure"):
-            raise invalid("failure is required")
-        await self._fail_activity(request.task_token, request)
-        return RespondActivityTaskFailedResponse()
-
-    @rpc
-    async def RespondActivityTaskCanceled(  # type: ignore[override]
-        self, request: RespondActivityTaskCanceledRequest, context: Context
-    ) -> RespondActivityTaskCanceledResponse:
-        await self._cancel_activity(request.task_token, request)
-        return RespondActivityTaskCanceledResponse()
-
-    @rpc
-    async def RecordActivityTaskHeartbeat(  # type: ignore[override]
-        self, request: RecordActivityTaskHeartbeatRequest, context: Context
-    ) -> RecordActivityTaskHeartbeatResponse:
-        return RecordActivityTaskHeartbeatResponse(cancel_requested=await self._heartbeat(request.task_token, request))
-
-    # The *ById forms name the activity by workflow and activity id instead of a task token;
-    # once that is resolved to the token of its started attempt they are the same operations.
-
-    @rpc
-    async def RespondActivityTaskCompletedById(  # type: ignore[override]
-        self, request: RespondActivityTaskCompletedByIdRequest, context: Context
-    ) -> RespondActivityTaskCompletedByIdResponse:
-        await self._complete_activity(await self._token_by_id(request), request)
-        return RespondActivityTaskCompletedByIdResponse()
-
-    @rpc
-    async def RespondActivityTaskFailedById(  # type: ignore[override]
-        self, request: RespondActivityTaskFailedByIdRequest, context: Context
-    ) -> RespondActivityTaskFailedByIdResponse:
-        if not request.HasField("failure"):
-            raise invalid("failure is required")
-        await self._fail_activity(await self._token_by_id(request), request)
-        return RespondActivityTaskFailedByIdResponse()
-
-    @rpc
-    async def RespondActivityTaskCanceledById(  # type: ignore[override]
-        self, request: RespondActivityTaskCanceledByIdRequest, context: Context
-    ) -> RespondActivityTaskCanceledByIdResponse:
-        await self._cancel_activity(await self._token_by_id(request), request)
-        return RespondActivityTaskCanceledByIdResponse()
-
-    @rpc
-    async def RecordActivityTaskHeartbeatById(  # type: ignore[override]
-        self, request: RecordActivityTaskHeartbeatByIdRequest, context: Context
-    ) -> RecordActivityTaskHeartbeatByIdResponse:
-        cancel = await self._heartbeat(await self._token_by_id(request), request)
-        return RecordActivityTaskHeartbeatByIdResponse(cancel_requested=cancel)
-
-    async def _token_by_id(self, request: Any) -> bytes:
-        ns = await self.namespaces.ref(request.namespace)
-        if not request.workflow_id:
-            raise invalid("workflow_id is required")
-        if not request.activity_id:
-            raise invalid("activity_id is required")
-        return await self.history.resolve_activity_token(ns, request.workflow_id, request.run_id, request.activity_id)
-
-    # Each takes either form of its request: they share the field names.
-
-    async def _complete_activity(self, token: bytes, request: Any) -> None:
-        result = request.result if request.HasField("result") else None
-        await self.history.complete_activity(token, result=result, identity=request.identity)
-
-    async def _fail_activity(self, token: bytes, request: Any) -> None:
-        details = request.last_heartbeat_details if request.HasField("last_heartbeat_details") else None
-        await self.history.fail_activity(
-            token, failure=request.failure, identity=request.identity, last_heartbeat_details=details
-        )
-
-    async def _cancel_activity(self, token: bytes, request: Any) -> None:
-        details = request.details if request.HasField("details") else None
-        await self.history.cancel_activity(token, details=details, identity=request.identity)
-
-    async def _heartbeat(self, token: bytes, request: Any) -> bool:
-        return await self.history.heartbeat(token, details=request.details if request.HasField("details") else None)
 
     @rpc
     async def ShutdownWorker(self, request: ShutdownWorkerRequest, context: Context) -> ShutdownWorkerResponse:  # type: ignore[override]

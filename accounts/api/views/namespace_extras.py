@@ -4,7 +4,8 @@ GetServiceAccountNamespaceAssignments)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
@@ -19,6 +20,8 @@ from namespaces.models import Namespace
 from namespaces.regions import region_get, region_list
 from namespaces.selectors import namespace_service_account_assignments, namespace_user_assignments
 from namespaces.services import do_rename_search_attribute
+
+T = TypeVar("T")
 
 REGIONS = ["regions"]
 
@@ -89,10 +92,8 @@ class UserAssignmentsView(ApiView):
         ),
     )
     def get(self, request: Request, namespace: str) -> Response:
-        data = self.query(s.PageQuerySerializer)
         rows = namespace_user_assignments(principal=self.principal, namespace=namespace)
-        page, next_token = offset_page(rows, page_size=data["page_size"], page_token=data["page_token"])
-        payload = {"users": [ns.present_user_assignment(row) for row in page], "next_page_token": next_token}
+        payload = _assignments_page(self, rows, "users", ns.present_user_assignment)
         return respond(ns.GetUserNamespaceAssignmentsResponseSerializer, payload)
 
 
@@ -108,11 +109,13 @@ class ServiceAccountAssignmentsView(ApiView):
         ),
     )
     def get(self, request: Request, namespace: str) -> Response:
-        data = self.query(s.PageQuerySerializer)
         rows = namespace_service_account_assignments(principal=self.principal, namespace=namespace)
-        page, next_token = offset_page(rows, page_size=data["page_size"], page_token=data["page_token"])
-        payload = {
-            "service_accounts": [ns.present_service_account_assignment(row) for row in page],
-            "next_page_token": next_token,
-        }
+        payload = _assignments_page(self, rows, "service_accounts", ns.present_service_account_assignment)
         return respond(ns.GetServiceAccountNamespaceAssignmentsResponseSerializer, payload)
+
+
+def _assignments_page(view: ApiView, rows: Sequence[T], key: str, present: Callable[[T], Any]) -> dict[str, Any]:
+    """One page of assignment rows (the request's page size and token), presented under ``key``."""
+    data = view.query(s.PageQuerySerializer)
+    page, next_token = offset_page(rows, page_size=data["page_size"], page_token=data["page_token"])
+    return {key: [present(row) for row in page], "next_page_token": next_token}
